@@ -1,0 +1,402 @@
+"""The ``filmagg`` command (DESIGN.md §5).
+
+Every failure a user can cause (unknown spider, bad database URL, unwritable output, bad SQL)
+is one line on stderr and exit code 2, never a traceback; nothing stored is changed by it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from pipelines.catalog.db import DEFAULT_DB, CatalogError, database_url, get_engine, open_readonly_engine
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURE_SITES = Path(os.environ.get("FILMAGG_FIXTURES", REPO / "fixtures")) / "sites"
+DEMO_SPIDERS = ("cinepedia", "streamfinder", "reelreviews")
+DEMO_PORT = 8157
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit code 2."""
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def _progress(label: str) -> Callable[[int, int], None]:
+    """A one-line progress counter on stderr (only on a terminal, so logs stay clean)."""
+    last = [0.0]
+
+    def tick(done: int, total: int) -> None:
+        now = time.monotonic()
+        if sys.stderr.isatty() and (now - last[0] > 0.2 or done == total):
+            last[0] = now
+            sys.stderr.write(f"\r{label}: {done}/{total}" + ("\n" if done == total else ""))
+            sys.stderr.flush()
+
+    return tick
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    if path in (None, "-"):
+        yield sys.stdout
+        return
+    target = Path(path)  # type: ignore[arg-type]
+    tmp = target.with_name(f".{target.name}.partial")
+    try:
+        handle = tmp.open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror}") from exc
+    try:
+        with handle:
+            yield handle
+        os.replace(tmp, target)  # a failed export never leaves a half-written file behind
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _session(db: str | None):  # type: ignore[no-untyped-def]
+    from sqlmodel import Session
+
+    return Session(open_readonly_engine(db))
+
+
+# ------------------------------------------------------------------------------ crawl
+
+
+def _split_pairs(pairs: Sequence[str], flag: str) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise CliError(f"{flag} expects NAME=VALUE, got {pair!r}")
+        k, v = pair.split("=", 1)
+        out[k.strip()] = v
+    return out
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
+    from scrapy.crawler import AsyncCrawlerProcess
+    from scrapy.spiderloader import get_spider_loader
+    from scrapy.utils.project import get_project_settings
+
+    from crawler.spiders.base import SiteSpider
+
+    settings = get_project_settings()
+    settings.setdict(_split_pairs(args.set or [], "-s"), priority="cmdline")
+    db = database_url(args.db or settings.get("FILMAGG_DB"))
+    get_engine(db)  # fail fast, before any crawling, on a bad database URL
+    settings.set("FILMAGG_DB", db, priority="cmdline")
+    spider_args = _split_pairs(args.arg or [], "-a")
+    loader = get_spider_loader(settings)
+    if args.spider not in loader.list():
+        raise CliError(f"unknown spider {args.spider!r} (known: {', '.join(sorted(loader.list()))})")
+    spidercls = loader.load(args.spider)
+    if issubclass(spidercls, SiteSpider) and not ({"start_urls", "base_url"} & set(spider_args)):
+        raise CliError(f"spider {args.spider!r} needs -a start_urls=URL[,URL...] or -a base_url=URL")
+    process = AsyncCrawlerProcess(settings)
+    crawler = process.create_crawler(spidercls)
+    process.crawl(crawler, **spider_args)
+    process.start()
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    if getattr(crawler, "spider", None) is None:
+        raise CliError(f"spider {args.spider!r} could not start (see the log above)")
+    reason = stats.get("finish_reason")
+    fetched = stats.get("response_received_count", 0)
+    stored = {k.rsplit("/", 1)[-1]: v for k, v in stats.items() if k.startswith("filmagg/stored/")}
+    print(f"{args.spider}: {fetched} pages, records {stored or '{}'}, finish reason {reason}", file=sys.stderr)
+    if reason != "finished" or not fetched:
+        print(f"filmagg: crawl failed ({'no page could be fetched' if not fetched else reason})", file=sys.stderr)
+        return 1
+    return 0
+
+
+# ------------------------------------------------------------------------------ demo
+
+
+@contextlib.contextmanager
+def serve_directory(root: Path, port: int = 0) -> Iterator[str]:
+    """Serve ``root`` over HTTP on 127.0.0.1 in a thread (port 0: any free one); yields the
+    base URL."""
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            pass
+
+    handler = functools.partial(Quiet, directory=str(root))
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        raise CliError(f"cannot serve the demo sites on 127.0.0.1:{port}: {exc.strerror} "
+                       "(choose another with --port)") from exc  # fmt: skip
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    db = database_url(args.db)
+    get_engine(db)
+    if not FIXTURE_SITES.is_dir():
+        raise CliError(f"demo sites not found at {FIXTURE_SITES} (run from a filmagg checkout)")
+    # A fixed port keeps the demo's URLs, and so its records, the same from run to run.
+    with serve_directory(FIXTURE_SITES, args.port) as base:
+        print(f"serving {FIXTURE_SITES} at {base}", file=sys.stderr)
+        for i, spider in enumerate(DEMO_SPIDERS, 1):
+            print(f"[{i}/{len(DEMO_SPIDERS)}] crawling {spider} ...", file=sys.stderr)
+            cmd = [sys.executable, "-m", "crawler.cli", "crawl", spider, "-a", f"base_url={base}",
+                   "--db", db, "-s", f"LOG_LEVEL={args.loglevel}",
+                   # local fixtures: no politeness delay needed
+                   "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]  # fmt: skip
+            done = subprocess.run(cmd, cwd=REPO, check=False)
+            if done.returncode != 0:
+                raise CliError(f"the {spider} crawl failed (exit {done.returncode})")
+    from sqlmodel import Session
+
+    from pipelines.catalog.queries import summary
+
+    with Session(get_engine(db)) as s:
+        _print_summary(summary(s), db)
+    return 0
+
+
+def _print_summary(s: dict[str, Any], db: str) -> None:
+    print(f"catalog {db}")
+    print(f"  works:   {s['works']}  ({', '.join(f'{k} {v}' for k, v in s['works_by_kind'].items())})")
+    print(f"  records: {s['records']}  ({s['unattached_records']} unattached)")
+    print(f"  reviews: {s['reviews']}  offers: {s['offers']}  quotes: {s['quotes']}")
+    print(f"  flags:   {', '.join(f'{k} {v}' for k, v in s['flags'].items()) or 'none'}")
+    print(f"  quarantined: {s['quarantined']}")
+
+
+# ------------------------------------------------------------------------------ parse
+
+
+def cmd_parse(args: argparse.Namespace) -> int:
+    from crawler.parse import parse_file
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"no such file: {args.file}")
+    records, rejected, site = parse_file(path, args.url)
+    for rec in records:
+        print(json.dumps(rec, ensure_ascii=False))
+    for why in rejected:
+        print(f"filmagg: {why}", file=sys.stderr)
+    if not records and not rejected:
+        print(f"filmagg: no film data: the {site} parser found nothing on this page", file=sys.stderr)
+    return 0
+
+
+# ------------------------------------------------------------------------------ works
+
+
+def cmd_works(args: argparse.Namespace) -> int:
+    from pipelines.catalog.queries import search_works, work_detail
+
+    with _session(args.db) as s:
+        if args.works_cmd == "search":
+            found = search_works(s, args.text, year=args.year, kind=args.kind, limit=args.limit)
+            if args.json:
+                print(json.dumps(found, ensure_ascii=False, indent=2))
+            elif not found:
+                print(f"no work matches {args.text!r}", file=sys.stderr)
+            for w in [] if args.json else found:
+                people = ", ".join(w["directors"]) or "director unknown"
+                print(f"#{w['id']:<5} {w['title']} ({w['year'] or '?'}) — {w['kind']}, {people}")
+            return 0
+        work = work_detail(s, args.id)
+        if work is None:
+            raise CliError(f"no work with id {args.id}")
+        if args.json:
+            print(json.dumps(work, ensure_ascii=False, indent=2))
+        else:
+            _print_work(work)
+    return 0
+
+
+def _print_work(w: dict[str, Any]) -> None:
+    print(f"#{w['id']} {w['title']} ({w['year'] or '?'})  [{w['kind']}]"
+          + (f"  {w['runtime_minutes']} min" if w["runtime_minutes"] else ""))  # fmt: skip
+    if w["original_title"]:
+        print(f"  original title: {w['original_title']}")
+    if w["genres"]:
+        print(f"  genres: {', '.join(w['genres'])}")
+    if w["directors"]:
+        print(f"  directed by: {', '.join(w['directors'])}")
+    for c in w["cast"][:10]:
+        print(f"  cast: {c['name']}" + (f" as {c['character']}" if c["character"] else ""))
+    if w["external_ids"]:
+        print("  ids: " + ", ".join(f"{k} {v}" for k, v in w["external_ids"].items()))
+    for r in w["ratings"]:
+        print(f"  rating: {r['source']} {r['value']} (/{r['scale_max']:g}; {r['value_100']:g}/100)")
+    if w["synopsis"]:
+        text = w["synopsis"].replace("\n\n", " ")
+        print(f"  synopsis: {text[:300]}{'…' if len(text) > 300 else ''}")
+    for o in w["offers"]:
+        price = f" {o['price']:.2f} {o['currency']}" if o["price"] is not None else ""
+        print(f"  offer: {o['provider']} {o['monetization'] or ''} {o['quality'] or ''}{price} ({o['country'] or '?'})")
+    for r in w["reviews"]:
+        print(f"  review: \"{r['title']}\" by {r['author'] or '?'} at {r['published_at'] or '?'} — {r['url']}")
+    for q in w["quotes"]:
+        first = q["lines"][0]
+        print(f"  quote: {first.get('speaker') or ''}: {first['text'][:80]}")
+    for f in w["flags"]:
+        print(f"  FLAG {f['kind']}: {f['detail']}")
+    print("  decisions:")
+    for d in w["decisions"]:
+        print(f"    {d['type']:<6} {d['site']:<13} {d['outcome']:<9} {d['score']:.2f}  {d['url']}")
+        for reason in d["reasons"]:
+            print(f"        - {reason}")
+
+
+# ------------------------------------------------------------------------------ export / sql
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from pipelines.catalog.export import export
+
+    tick = _progress(f"exporting {args.what}")
+    with _session(args.db) as s, _output(args.out) as out:
+        n = export(s, args.what, args.format, out, progress=lambda n: tick(n, n))
+    if args.out not in (None, "-"):
+        print(f"wrote {n} {args.what} to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from pipelines.catalog.sql import run_readonly
+
+    engine = open_readonly_engine(args.db)
+    try:
+        columns, rows = run_readonly(engine, args.query)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    if args.format == "json":
+        print(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], ensure_ascii=False, default=str, indent=2))
+    elif args.format == "csv":
+        import csv
+
+        from pipelines.catalog.export import neutralize
+
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(columns)
+        w.writerows([neutralize(v) if isinstance(v, str) else v for v in r] for r in rows)
+    else:
+        _print_table(columns, rows)
+    return 0
+
+
+def _print_table(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
+    cells = [[("" if v is None else str(v)).replace("\n", " ")[:60] for v in r] for r in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for r in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)))
+    print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})", file=sys.stderr)
+
+
+# ------------------------------------------------------------------------------ resolve
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    from pipelines.catalog.store import Catalog
+
+    catalog = Catalog(get_engine(args.db))
+    counts = catalog.rebuild(_progress("resolving")) if args.rebuild else catalog.settle(_progress("resolving"))
+    print(json.dumps(counts, sort_keys=True))
+    return 0
+
+
+# ------------------------------------------------------------------------------ parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument("--db", metavar="URL", help=f"SQLAlchemy database URL (env FILMAGG_DB; default {DEFAULT_DB})")
+    p = argparse.ArgumentParser(prog="filmagg", description="Film listing scraper and aggregator.")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    d = sub.add_parser("demo", parents=[db], help="crawl the demo sites (served on 127.0.0.1) into the catalog")
+    d.add_argument("--port", type=int, default=DEMO_PORT,
+                   help=f"port on 127.0.0.1 to serve the demo sites on (default {DEMO_PORT})")
+    d.add_argument("--loglevel", default="WARNING", help="Scrapy log level for the crawls (default WARNING)")
+    d.set_defaults(func=cmd_demo)
+
+    c = sub.add_parser("crawl", parents=[db], help="run one spider into the catalog")
+    c.add_argument("spider")
+    c.add_argument("-a", dest="arg", action="append", metavar="NAME=VALUE", help="spider argument")
+    c.add_argument("-s", dest="set", action="append", metavar="NAME=VALUE", help="Scrapy setting")
+    c.set_defaults(func=cmd_crawl)
+
+    pa = sub.add_parser("parse", help="print the normalized records a saved page yields (offline)")
+    pa.add_argument("file")
+    pa.add_argument("--url", required=True, help="the URL the page was fetched from (chooses the parser)")
+    pa.set_defaults(func=cmd_parse)
+
+    w = sub.add_parser("works", help="search and show works")
+    wsub = w.add_subparsers(dest="works_cmd", required=True, metavar="search|show")
+    ws = wsub.add_parser("search", parents=[db], help="find works by title")
+    ws.add_argument("text")
+    ws.add_argument("--year", type=int)
+    ws.add_argument("--kind")
+    ws.add_argument("--limit", type=int, default=20)
+    ws.add_argument("--json", action="store_true")
+    wsh = wsub.add_parser("show", parents=[db], help="a work with everything known of it and why")
+    wsh.add_argument("id", type=int)
+    wsh.add_argument("--json", action="store_true")
+    w.set_defaults(func=cmd_works)
+
+    e = sub.add_parser("export", parents=[db], help="stream works, reviews, offers, records or flags")
+    e.add_argument("what", choices=["works", "reviews", "offers", "records", "flags"])
+    e.add_argument("--format", choices=["csv", "json", "jsonl"], default="jsonl")
+    e.add_argument("--out", metavar="PATH", help="output file (default: stdout)")
+    e.set_defaults(func=cmd_export)
+
+    q = sub.add_parser("sql", parents=[db], help="run a read-only SQL query")
+    q.add_argument("query")
+    q.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    q.set_defaults(func=cmd_sql)
+
+    r = sub.add_parser("resolve", parents=[db], help="re-run identity resolution over stored records")
+    r.add_argument("--rebuild", action="store_true", help="recompute every decision from scratch")
+    r.set_defaults(func=cmd_resolve)
+
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CliError, CatalogError) as exc:
+        print(f"filmagg: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        print("filmagg: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Extractors shared by every site module (text helpers, schema.org, Open Graph)."""

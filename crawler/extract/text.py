@@ -1,0 +1,52 @@
+"""Text helpers for parsers: the visible text of a node, whitespace collapsed.
+
+Parsers keep what the page says; entity/mojibake repair and null-words ("undefined", "N/A")
+are the normalizer's job (``pipelines.normalize``), not the parser's.
+"""
+
+from __future__ import annotations
+
+import re
+
+from parsel import Selector, SelectorList
+
+_WS = re.compile(r"\s+")
+# Text nodes are joined with a space (block elements carry no whitespace of their own), which
+# leaves "Sera ." where inline markup met punctuation: close those gaps again.
+_GAP_BEFORE = re.compile(r"\s+([.,;:!?)\]}»”’%])")
+_GAP_AFTER = re.compile(r"([(\[{«“])\s+")
+
+
+def squash(text: str | None) -> str | None:
+    """Collapse runs of whitespace; ``None`` for empty text."""
+    if text is None:
+        return None
+    text = _WS.sub(" ", text).strip()
+    return text or None
+
+
+def text_of(node: Selector | SelectorList | None, sep: str = " ") -> str | None:
+    """All descendant text of ``node`` (or of every node in a list), squashed."""
+    if node is None:
+        return None
+    parts = node.xpath(".//text()").getall()
+    text = squash(sep.join(parts))
+    if text is None:
+        return None
+    return _GAP_AFTER.sub(r"\1", _GAP_BEFORE.sub(r"\1", text))
+
+
+def texts_of(nodes: SelectorList) -> list[str]:
+    """The squashed text of each node, empty ones left out."""
+    out = []
+    for node in nodes:
+        t = text_of(node)
+        if t:
+            out.append(t)
+    return out
+
+
+def paragraphs(nodes: SelectorList) -> str | None:
+    """Text of block nodes joined by blank lines (synopses, review bodies)."""
+    parts = texts_of(nodes)
+    return "\n\n".join(parts) or None

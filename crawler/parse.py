@@ -1,0 +1,54 @@
+"""Offline parsing of a saved page: the parser is chosen by the URL, records are normalized
+and validated exactly as in a crawl (``filmagg parse``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from scrapy.http import HtmlResponse, TextResponse
+
+from crawler.sites import SiteRules, all_sites, site_for_url
+from crawler.spiders.base import page_records
+from pipelines.records import PageRejected
+from pipelines.stages import to_storable
+from pipelines.catalog.store import Accepted
+
+
+def choose_site(url: str) -> SiteRules | None:
+    """The site whose hosts include the URL's host, else a host-less (demo) site with a
+    route for the URL's path."""
+    site = site_for_url(url)
+    if site is not None:
+        return site
+    for rules in all_sites().values():
+        if not rules.hosts and rules.parser_for(url) is not None:
+            return rules
+    return None
+
+
+def response_for(path: Path, url: str) -> TextResponse:
+    body = path.read_bytes()
+    cls = TextResponse if path.suffix == ".json" or body.lstrip()[:1] in (b"{", b"[") else HtmlResponse
+    return cls(url=url, body=body)
+
+
+def parse_file(path: Path, url: str) -> tuple[list[dict[str, Any]], list[str], str]:
+    """(normalized records as dicts, reasons for what was rejected, site name)."""
+    site = choose_site(url)
+    if site is None:
+        return [], [f"no film data: no parser knows pages like {url}"], "none"
+    response = response_for(path, url)
+    records: list[dict[str, Any]] = []
+    rejected: list[str] = []
+    for item in page_records(site, response):
+        if isinstance(item, PageRejected):
+            rejected.append(f"no film data: {item.reason}: {item.detail}")
+            continue
+        stored = to_storable(item)
+        if isinstance(stored, Accepted):
+            records.append(stored.record.model_dump(mode="json"))
+        else:
+            rejected.append(f"invalid {stored.record_type} record ({stored.reason}): "
+                            + "; ".join(f"{e['field']}: {e['message']}" for e in stored.errors))
+    return records, rejected, site.name

@@ -1,0 +1,1 @@
+"""Spiders: ``sites`` generates one per site module; ``base`` holds the shared class."""

@@ -1,0 +1,103 @@
+"""The one spider class every site uses, built from the site's ``SiteRules``.
+
+It holds no extraction logic: ``page_records`` routes a response to the site's parser and
+turns every way a page can fail (empty, too large, not text, no film data, parser bug) into a
+``PageRejected`` item for quarantine, so one bad page never stops the crawl.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy.http import Response, TextResponse
+from twisted.python.failure import Failure
+
+from crawler.sites.base import NoFilmData, SiteRules
+from pipelines.records import PageRejected, ScrapedRecord
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_PAGE_BYTES = 10 * 1024 * 1024
+
+
+def page_records(rules: SiteRules, response: Response, max_bytes: int = DEFAULT_MAX_PAGE_BYTES
+                 ) -> Iterator[ScrapedRecord | PageRejected]:  # fmt: skip
+    """The records a page yields, or one ``PageRejected`` saying why it yields none."""
+    parser = rules.parser_for(response.url)
+    if parser is None:
+        return
+    site, url = rules.name, response.url
+    if not response.body.strip():
+        yield PageRejected(site=site, url=url, reason="empty_body", detail="the page has no content")
+        return
+    if len(response.body) > max_bytes:
+        yield PageRejected(site=site, url=url, reason="page_too_large",
+                           detail=f"{len(response.body)} bytes > FILMAGG_MAX_PAGE_BYTES={max_bytes}")  # fmt: skip
+        return
+    if not isinstance(response, TextResponse):
+        yield PageRejected(site=site, url=url, reason="not_text",
+                           detail=f"content type {response.headers.get('Content-Type', b'?')!r}")  # fmt: skip
+        return
+    try:
+        records = parser(response)
+    except NoFilmData as exc:
+        yield PageRejected(site=site, url=url, reason="no_film_data", detail=f"{exc.reason}: {exc}",
+                           raw=response.text[:2000])  # fmt: skip
+        return
+    except Exception as exc:  # a parser bug must not stop the crawl; it is logged and counted
+        logger.exception("parser %s failed on %s", getattr(parser, "__name__", parser), url)
+        yield PageRejected(site=site, url=url, reason="parser_error", detail=repr(exc),
+                           raw=response.text[:2000])  # fmt: skip
+        return
+    if not records:
+        yield PageRejected(site=site, url=url, reason="no_film_data",
+                           detail="the parser found no records on the page", raw=response.text[:2000])  # fmt: skip
+        return
+    yield from records
+
+
+class SiteSpider(scrapy.Spider):
+    """Walks one site: start URLs, follow rules, and the site's parsers."""
+
+    rules: SiteRules
+
+    def __init__(self, start_urls: str | Iterable[str] | None = None, base_url: str | None = None,
+                 *args: Any, **kwargs: Any) -> None:  # fmt: skip
+        super().__init__(*args, **kwargs)
+        urls = start_urls.split(",") if isinstance(start_urls, str) else list(start_urls or [])
+        if base_url:
+            urls.append(urljoin(base_url.rstrip("/") + "/", self.rules.start_path.lstrip("/")))
+        self.start_urls = [u.strip() for u in urls if u.strip()]
+        if not self.start_urls:
+            raise ValueError(f"spider {self.name!r} needs -a start_urls=URL[,URL...] "
+                             f"(or -a base_url=URL of a server hosting {self.rules.start_path})")  # fmt: skip
+        self.allowed_hosts = {urlsplit(u).netloc for u in self.start_urls}
+
+    async def start(self) -> AsyncIterator[Any]:
+        for url in self.start_urls:
+            yield scrapy.Request(url, callback=self.parse, errback=self.on_error)
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        max_bytes = self.settings.getint("FILMAGG_MAX_PAGE_BYTES", DEFAULT_MAX_PAGE_BYTES)
+        yield from page_records(self.rules, response, max_bytes)
+        if not isinstance(response, TextResponse):
+            return
+        for href in response.css("a::attr(href)").getall():
+            url = response.urljoin(href.strip()).split("#", 1)[0]
+            if urlsplit(url).netloc in self.allowed_hosts and self.rules.should_follow(url):
+                yield scrapy.Request(url, callback=self.parse, errback=self.on_error)
+
+    def on_error(self, failure: Failure) -> Iterator[PageRejected]:
+        """Download failures (HTTP errors, refused connections, timeouts) go to quarantine."""
+        request = failure.request  # type: ignore[attr-defined]
+        response = getattr(failure.value, "response", None)
+        if response is not None:
+            reason, detail = "http_error", f"HTTP {response.status}"
+        else:
+            reason, detail = "download_error", f"{failure.type.__name__}: {failure.getErrorMessage()}"
+        self.logger.warning("cannot fetch %s: %s", request.url, detail)
+        yield PageRejected(site=self.rules.name, url=request.url, reason=reason, detail=detail)

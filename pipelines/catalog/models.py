@@ -1,0 +1,196 @@
+"""Catalog tables (DESIGN.md §3). SQLModel ``table=True`` classes do not validate: rows are
+built only from records that ``pipelines.validate`` accepted.
+
+Derived rows (titles, credits, external ids, ratings, reviews, offers, quotes) carry the
+``source_record_id`` they came from, so re-resolving a record replaces exactly its rows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _json(**kw: Any) -> Any:
+    return Field(default=None, sa_column=Column(JSON, **kw))
+
+
+class Work(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(index=True)
+    original_title: str | None = None
+    year: int | None = Field(default=None, index=True)
+    kind: str = "unknown"
+    runtime_minutes: int | None = None
+    genres: list[str] | None = _json()
+    synopsis: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class WorkTitle(SQLModel, table=True):
+    __tablename__ = "work_title"
+    __table_args__ = (Index("ix_work_title_key", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    work_id: int = Field(foreign_key="work.id", index=True)
+    source_record_id: int | None = Field(default=None, foreign_key="source_record.id", index=True)
+    title: str
+    key: str
+    language: str | None = None
+    region: str | None = None
+    type: str = "display"
+
+
+class ExternalId(SQLModel, table=True):
+    __tablename__ = "external_id"
+    __table_args__ = (UniqueConstraint("namespace", "value", "work_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    namespace: str = Field(index=True)
+    value: str = Field(index=True)
+    work_id: int = Field(foreign_key="work.id", index=True)
+    source_record_id: int | None = Field(default=None, foreign_key="source_record.id", index=True)
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    key: str = Field(index=True, unique=True)
+
+
+class Credit(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    work_id: int = Field(foreign_key="work.id", index=True)
+    person_id: int = Field(foreign_key="person.id", index=True)
+    source_record_id: int | None = Field(default=None, foreign_key="source_record.id", index=True)
+    role: str
+    character: str | None = None
+    character_key: str | None = Field(default=None, index=True)
+    order: int = 0
+
+
+class CrawlRun(SQLModel, table=True):
+    __tablename__ = "crawl_run"
+    id: int | None = Field(default=None, primary_key=True)
+    spider: str
+    args: dict | None = _json()
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+    status: str = "running"
+    stats: dict | None = _json()
+
+
+class SourceRecord(SQLModel, table=True):
+    __tablename__ = "source_record"
+    __table_args__ = (UniqueConstraint("site", "url", "type", "item_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    site: str = Field(index=True)
+    url: str = Field(index=True)
+    type: str
+    item_key: str = ""  # tells apart several records of one type on one page (offers, quotes)
+    raw: dict | None = _json()
+    data: dict | None = _json()
+    content_hash: str
+    ref_key: str | None = Field(default=None, index=True)  # title key a reference names
+    first_seen: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow)
+    crawl_run_id: int | None = Field(default=None, foreign_key="crawl_run.id")
+    work_id: int | None = Field(default=None, foreign_key="work.id", index=True)
+    resolved: bool = Field(default=False, index=True)
+    changes: list | None = _json()  # [{at, fields}] of earlier versions
+
+
+class MatchDecision(SQLModel, table=True):
+    __tablename__ = "match_decision"
+    id: int | None = Field(default=None, primary_key=True)
+    source_record_id: int = Field(foreign_key="source_record.id", index=True, unique=True)
+    work_id: int | None = Field(default=None, foreign_key="work.id", index=True)
+    score: float = 0.0
+    outcome: str  # matched | new | ambiguous | unresolved
+    reasons: list | None = _json()
+    candidates: list | None = _json()
+    decided_at: datetime = Field(default_factory=utcnow)
+
+
+class Rating(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    work_id: int = Field(foreign_key="work.id", index=True)
+    source_record_id: int = Field(foreign_key="source_record.id", index=True)
+    source: str
+    raw: str
+    scale_max: float
+    value_100: float
+    count: int | None = None
+    kind: str
+    seen_at: datetime = Field(default_factory=utcnow)
+
+
+class Review(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    work_id: int | None = Field(default=None, foreign_key="work.id", index=True)
+    source_record_id: int = Field(foreign_key="source_record.id", index=True, unique=True)
+    site: str
+    url: str = Field(unique=True)
+    author: str | None = None
+    published_at: str | None = None
+    title: str | None = None
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    rating_value_100: float | None = None
+    rating_raw: str | None = None
+    critic: bool = False
+
+
+class Offer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    work_id: int | None = Field(default=None, foreign_key="work.id", index=True)
+    source_record_id: int = Field(foreign_key="source_record.id", index=True, unique=True)
+    site: str
+    provider: str
+    country: str | None = None
+    monetization: str | None = None
+    quality: str | None = None
+    price: float | None = None
+    currency: str | None = None
+    url: str | None = None
+    first_seen: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow)
+
+
+class Quote(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    work_id: int | None = Field(default=None, foreign_key="work.id", index=True)
+    source_record_id: int = Field(foreign_key="source_record.id", index=True, unique=True)
+    site: str
+    url: str
+    lines: list | None = _json()
+
+
+class Flag(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    source_record_id: int | None = Field(default=None, foreign_key="source_record.id", index=True)
+    work_id: int | None = Field(default=None, foreign_key="work.id", index=True)
+    kind: str = Field(index=True)
+    detail: str
+    evidence: dict | None = _json()
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Quarantine(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("site", "url", "record_type", "reason"),)
+    id: int | None = Field(default=None, primary_key=True)
+    site: str
+    url: str
+    record_type: str
+    reason: str = Field(index=True)
+    raw: dict | None = _json()
+    errors: list | None = _json()
+    crawl_run_id: int | None = Field(default=None, foreign_key="crawl_run.id")
+    at: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow)
+    times_seen: int = 1
