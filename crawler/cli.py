@@ -17,7 +17,13 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from pipelines.catalog.db import DEFAULT_DB, CatalogError, database_url, get_engine, open_readonly_engine
+from pipelines.catalog.db import (
+    DEFAULT_DB,
+    CatalogError,
+    database_url,
+    get_engine,
+    open_readonly_engine,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE_SITES = Path(os.environ.get("FILMAGG_FIXTURES", REPO / "fixtures")) / "sites"
@@ -101,10 +107,14 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     spider_args = _split_pairs(args.arg or [], "-a")
     loader = get_spider_loader(settings)
     if args.spider not in loader.list():
-        raise CliError(f"unknown spider {args.spider!r} (known: {', '.join(sorted(loader.list()))})")
+        raise CliError(
+            f"unknown spider {args.spider!r} (known: {', '.join(sorted(loader.list()))})"
+        )
     spidercls = loader.load(args.spider)
     if issubclass(spidercls, SiteSpider) and not ({"start_urls", "base_url"} & set(spider_args)):
-        raise CliError(f"spider {args.spider!r} needs -a start_urls=URL[,URL...] or -a base_url=URL")
+        raise CliError(
+            f"spider {args.spider!r} needs -a start_urls=URL[,URL...] or -a base_url=URL"
+        )
     process = AsyncCrawlerProcess(settings)
     crawler = process.create_crawler(spidercls)
     process.crawl(crawler, **spider_args)
@@ -115,9 +125,15 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     reason = stats.get("finish_reason")
     fetched = stats.get("response_received_count", 0)
     stored = {k.rsplit("/", 1)[-1]: v for k, v in stats.items() if k.startswith("filmagg/stored/")}
-    print(f"{args.spider}: {fetched} pages, records {stored or '{}'}, finish reason {reason}", file=sys.stderr)
+    print(
+        f"{args.spider}: {fetched} pages, records {stored or '{}'}, finish reason {reason}",
+        file=sys.stderr,
+    )
     if reason != "finished" or not fetched:
-        print(f"filmagg: crawl failed ({'no page could be fetched' if not fetched else reason})", file=sys.stderr)
+        print(
+            f"filmagg: crawl failed ({'no page could be fetched' if not fetched else reason})",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -180,7 +196,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _print_summary(s: dict[str, Any], db: str) -> None:
     print(f"catalog {db}")
-    print(f"  works:   {s['works']}  ({', '.join(f'{k} {v}' for k, v in s['works_by_kind'].items())})")
+    print(
+        f"  works:   {s['works']}  ({', '.join(f'{k} {v}' for k, v in s['works_by_kind'].items())})"
+    )
     print(f"  records: {s['records']}  ({s['unattached_records']} unattached)")
     print(f"  reviews: {s['reviews']}  offers: {s['offers']}  quotes: {s['quotes']}")
     print(f"  flags:   {', '.join(f'{k} {v}' for k, v in s['flags'].items()) or 'none'}")
@@ -202,7 +220,9 @@ def cmd_parse(args: argparse.Namespace) -> int:
     for why in rejected:
         print(f"filmagg: {why}", file=sys.stderr)
     if not records and not rejected:
-        print(f"filmagg: no film data: the {site} parser found nothing on this page", file=sys.stderr)
+        print(
+            f"filmagg: no film data: the {site} parser found nothing on this page", file=sys.stderr
+        )
     return 0
 
 
@@ -253,9 +273,13 @@ def _print_work(w: dict[str, Any]) -> None:
         print(f"  synopsis: {text[:300]}{'…' if len(text) > 300 else ''}")
     for o in w["offers"]:
         price = f" {o['price']:.2f} {o['currency']}" if o["price"] is not None else ""
-        print(f"  offer: {o['provider']} {o['monetization'] or ''} {o['quality'] or ''}{price} ({o['country'] or '?'})")
+        print(
+            f"  offer: {o['provider']} {o['monetization'] or ''} {o['quality'] or ''}{price} ({o['country'] or '?'})"
+        )
     for r in w["reviews"]:
-        print(f"  review: \"{r['title']}\" by {r['author'] or '?'} at {r['published_at'] or '?'} — {r['url']}")
+        print(
+            f'  review: "{r["title"]}" by {r["author"] or "?"} at {r["published_at"] or "?"} — {r["url"]}'
+        )
     for q in w["quotes"]:
         first = q["lines"][0]
         print(f"  quote: {first.get('speaker') or ''}: {first['text'][:80]}")
@@ -291,7 +315,14 @@ def cmd_sql(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     if args.format == "json":
-        print(json.dumps([dict(zip(columns, r, strict=True)) for r in rows], ensure_ascii=False, default=str, indent=2))
+        print(
+            json.dumps(
+                [dict(zip(columns, r, strict=True)) for r in rows],
+                ensure_ascii=False,
+                default=str,
+                indent=2,
+            )
+        )
     elif args.format == "csv":
         import csv
 
@@ -322,7 +353,11 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     from pipelines.catalog.store import Catalog
 
     catalog = Catalog(get_engine(args.db))
-    counts = catalog.rebuild(_progress("resolving")) if args.rebuild else catalog.settle(_progress("resolving"))
+    counts = (
+        catalog.rebuild(_progress("resolving"))
+        if args.rebuild
+        else catalog.settle(_progress("resolving"))
+    )
     print(json.dumps(counts, sort_keys=True))
     return 0
 
@@ -332,14 +367,26 @@ def cmd_resolve(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     db = argparse.ArgumentParser(add_help=False)
-    db.add_argument("--db", metavar="URL", help=f"SQLAlchemy database URL (env FILMAGG_DB; default {DEFAULT_DB})")
+    db.add_argument(
+        "--db",
+        metavar="URL",
+        help=f"SQLAlchemy database URL (env FILMAGG_DB; default {DEFAULT_DB})",
+    )
     p = argparse.ArgumentParser(prog="filmagg", description="Film listing scraper and aggregator.")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
-    d = sub.add_parser("demo", parents=[db], help="crawl the demo sites (served on 127.0.0.1) into the catalog")
-    d.add_argument("--port", type=int, default=DEMO_PORT,
-                   help=f"port on 127.0.0.1 to serve the demo sites on (default {DEMO_PORT})")
-    d.add_argument("--loglevel", default="WARNING", help="Scrapy log level for the crawls (default WARNING)")
+    d = sub.add_parser(
+        "demo", parents=[db], help="crawl the demo sites (served on 127.0.0.1) into the catalog"
+    )
+    d.add_argument(
+        "--port",
+        type=int,
+        default=DEMO_PORT,
+        help=f"port on 127.0.0.1 to serve the demo sites on (default {DEMO_PORT})",
+    )
+    d.add_argument(
+        "--loglevel", default="WARNING", help="Scrapy log level for the crawls (default WARNING)"
+    )
     d.set_defaults(func=cmd_demo)
 
     c = sub.add_parser("crawl", parents=[db], help="run one spider into the catalog")
@@ -350,7 +397,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     pa = sub.add_parser("parse", help="print the normalized records a saved page yields (offline)")
     pa.add_argument("file")
-    pa.add_argument("--url", required=True, help="the URL the page was fetched from (chooses the parser)")
+    pa.add_argument(
+        "--url", required=True, help="the URL the page was fetched from (chooses the parser)"
+    )
     pa.set_defaults(func=cmd_parse)
 
     w = sub.add_parser("works", help="search and show works")
@@ -366,7 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
     wsh.add_argument("--json", action="store_true")
     w.set_defaults(func=cmd_works)
 
-    e = sub.add_parser("export", parents=[db], help="stream works, reviews, offers, records or flags")
+    e = sub.add_parser(
+        "export", parents=[db], help="stream works, reviews, offers, records or flags"
+    )
     e.add_argument("what", choices=["works", "reviews", "offers", "records", "flags"])
     e.add_argument("--format", choices=["csv", "json", "jsonl"], default="jsonl")
     e.add_argument("--out", metavar="PATH", help="output file (default: stdout)")
@@ -377,7 +428,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--format", choices=["table", "json", "csv"], default="table")
     q.set_defaults(func=cmd_sql)
 
-    r = sub.add_parser("resolve", parents=[db], help="re-run identity resolution over stored records")
+    r = sub.add_parser(
+        "resolve", parents=[db], help="re-run identity resolution over stored records"
+    )
     r.add_argument("--rebuild", action="store_true", help="recompute every decision from scratch")
     r.set_defaults(func=cmd_resolve)
 

@@ -10,9 +10,9 @@ from scrapy.http import HtmlResponse, TextResponse
 
 from crawler.sites import SiteRules, all_sites, site_for_url
 from crawler.spiders.base import page_records
+from pipelines.catalog.store import Accepted
 from pipelines.records import PageRejected
 from pipelines.stages import to_storable
-from pipelines.catalog.store import Accepted
 
 
 def choose_site(url: str) -> SiteRules | None:
@@ -29,7 +29,11 @@ def choose_site(url: str) -> SiteRules | None:
 
 def response_for(path: Path, url: str) -> TextResponse:
     body = path.read_bytes()
-    cls = TextResponse if path.suffix == ".json" or body.lstrip()[:1] in (b"{", b"[") else HtmlResponse
+    cls = (
+        TextResponse
+        if path.suffix == ".json" or body.lstrip()[:1] in (b"{", b"[")
+        else HtmlResponse
+    )
     return cls(url=url, body=body)
 
 
@@ -49,6 +53,8 @@ def parse_file(path: Path, url: str) -> tuple[list[dict[str, Any]], list[str], s
         if isinstance(stored, Accepted):
             records.append(stored.record.model_dump(mode="json"))
         else:
-            rejected.append(f"invalid {stored.record_type} record ({stored.reason}): "
-                            + "; ".join(f"{e['field']}: {e['message']}" for e in stored.errors))
+            rejected.append(
+                f"invalid {stored.record_type} record ({stored.reason}): "
+                + "; ".join(f"{e['field']}: {e['message']}" for e in stored.errors)
+            )
     return records, rejected, site.name

@@ -26,7 +26,33 @@ from pipelines.records import Kind
 # ------------------------------------------------------------------------------ title keys
 
 _ARTICLES = frozenset(
-    "the a an le la les l der die das den el los las lo il gli i un una une ein eine de het".split()
+    [
+        "the",
+        "a",
+        "an",
+        "le",
+        "la",
+        "les",
+        "l",
+        "der",
+        "die",
+        "das",
+        "den",
+        "el",
+        "los",
+        "las",
+        "lo",
+        "il",
+        "gli",
+        "i",
+        "un",
+        "una",
+        "une",
+        "ein",
+        "eine",
+        "de",
+        "het",
+    ]
 )
 _TRAILING_ARTICLE = re.compile(r"^(?P<body>.+?),\s*(?P<art>the|a|an|le|la|les|l'|der|die|das|el|los|las|il)"
                                r"(?P<rest>\s*(?:[:(\[-].*)?)$", re.I)  # fmt: skip
@@ -48,7 +74,9 @@ _WORD_OF = {v: k for k, v in _NUMBER_WORDS.items() if not k.endswith(("st", "nd"
 _ROMAN = re.compile(r"^(?=[mdclxvi])m{0,3}(cm|cd|d?c{0,3})(xc|xl|l?x{0,3})(ix|iv|v?i{0,3})$")
 _ROMAN_VALUES = {"m": 1000, "d": 500, "c": 100, "l": 50, "x": 10, "v": 5, "i": 1}
 # Roman numerals that are also ordinary words in titles: only numbers after the first word.
-_ROMAN_WORDS = frozenset({"i", "mix", "mid", "dim", "lid", "mild", "vi", "di", "li", "mi", "xi", "d", "c", "l", "m", "v"})
+_ROMAN_WORDS = frozenset(
+    {"i", "mix", "mid", "dim", "lid", "mild", "vi", "di", "li", "mi", "xi", "d", "c", "l", "m", "v"}
+)
 
 
 def _roman_value(token: str) -> int | None:
@@ -104,8 +132,10 @@ def title_form(title: str) -> TitleForm:
         value: int | None = None
         if tok.isdigit():
             value = int(tok)
-        elif tok in _NUMBER_WORDS and tok not in {"first", "second"} or (
-            tok in {"first", "second"} and i > 0
+        elif (
+            tok in _NUMBER_WORDS
+            and tok not in {"first", "second"}
+            or (tok in {"first", "second"} and i > 0)
         ):
             value = _NUMBER_WORDS[tok]
         elif i > 0 and (tok not in _ROMAN_WORDS or tok in {"i", "v", "x"} and i == len(tokens) - 1):
@@ -162,7 +192,7 @@ _SUFFIXES = frozenset({"jr", "sr", "ii", "iii", "iv"})
 
 @lru_cache(maxsize=500_000)
 def person_key(name: str) -> str:
-    """"Cage, Nicolas (I)" / "Nicolas Cage" / "NICOLAS CAGE" -> "cage nicolas".
+    """ "Cage, Nicolas (I)" / "Nicolas Cage" / "NICOLAS CAGE" -> "cage nicolas".
     Initials and suffixes dropped, so "William H. Macy" = "William Macy"."""
     text = fold(name)
     text = re.sub(r"\s*\((?:[ivx]+|\d+)\)\s*$", "", text)
@@ -213,7 +243,7 @@ class Profile:
     external_ids: dict[str, str] = field(default_factory=dict)
     alt_years: list[int] = field(default_factory=list)  # other years the work is known by
 
-    def keys(self) -> set[str]:
+    def title_keys(self) -> set[str]:
         return {k for t in self.titles for k in title_variants(t)}
 
     def director_keys(self) -> set[str]:
@@ -223,7 +253,9 @@ class Profile:
         return {person_key(n) for n in self.cast} - {""}
 
     def people_keys(self) -> set[str]:
-        return (self.director_keys() | self.cast_keys() | {person_key(n) for n in self.people}) - {""}
+        return (self.director_keys() | self.cast_keys() | {person_key(n) for n in self.people}) - {
+            ""
+        }
 
     def character_keys(self) -> set[str]:
         return {character_key(c) for c in self.characters} - {""}
@@ -261,8 +293,8 @@ def _best_title(a: Profile, b: Profile) -> tuple[float, str, str]:
                 best = (sim, ta, tb)
             if sim == 1.0:
                 return best
-    for ka in a.keys():  # variants: "The Killers - Leaving Las Vegas" vs "Leaving Las Vegas"
-        if ka in b.keys() and best[0] < 0.9:
+    for ka in a.title_keys():  # variants: "The Killers - Leaving Las Vegas" vs "Leaving Las Vegas"
+        if ka in b.title_keys() and best[0] < 0.9:
             best = (0.9, ka, ka)
     return best
 
@@ -284,7 +316,9 @@ def compare(a: Profile, b: Profile) -> Comparison:
     if shared:
         reasons.append(f"same {shared[0]} id {a.external_ids[shared[0]]}")
     if differing and not shared:
-        conflicts.append(f"different {differing[0]} ids {a.external_ids[differing[0]]}≠{b.external_ids[differing[0]]}")
+        conflicts.append(
+            f"different {differing[0]} ids {a.external_ids[differing[0]]}≠{b.external_ids[differing[0]]}"
+        )
 
     sim, ta, tb = _best_title(a, b)
     if sim == 1.0:
@@ -323,7 +357,9 @@ def compare(a: Profile, b: Profile) -> Comparison:
             score += 0.25
             support = True
         elif not shared:
-            conflicts.append(f"directors differ ({', '.join(a.directors)} vs {', '.join(b.directors)})")
+            conflicts.append(
+                f"directors differ ({', '.join(a.directors)} vs {', '.join(b.directors)})"
+            )
 
     pa, pb = a.people_keys() - da, b.people_keys() - db
     if pa and pb:
@@ -338,8 +374,10 @@ def compare(a: Profile, b: Profile) -> Comparison:
             reasons.append(f"runtime {a.runtime}≈{b.runtime} min")
             score += 0.1
             support = support or exact_year
-        elif not (da & db) and not shared and not (
-            title_form(ta).edition or title_form(tb).edition if ta and tb else False
+        elif (
+            not (da & db)
+            and not shared
+            and not (title_form(ta).edition or title_form(tb).edition if ta and tb else False)
         ):
             conflicts.append(f"runtime {a.runtime}≠{b.runtime} min")
 
@@ -547,7 +585,9 @@ def _ref_score(points: int) -> float:
 
 # ------------------------------------------------------------------------------ text checks
 
-_CAP_RUN = re.compile(r"\b[A-ZÀ-ÖØ-Þ][\w'’.-]*(?:\s+(?:[A-ZÀ-ÖØ-Þ][\w'’.-]*|de|van|von|da|del|la|le))*")
+_CAP_RUN = re.compile(
+    r"\b[A-ZÀ-ÖØ-Þ][\w'’.-]*(?:\s+(?:[A-ZÀ-ÖØ-Þ][\w'’.-]*|de|van|von|da|del|la|le))*"
+)
 
 
 def name_phrases(text: str) -> set[str]:

@@ -127,7 +127,11 @@ def parse_runtime(raw: str | int | None) -> int | None:
     minutes = _MINUTES.search(text)
     if hours or minutes:
         total = float(hours.group(1).replace(",", ".")) * 60 if hours else 0.0
-        total += int(minutes.group(1)) if minutes else 0
+        if minutes:
+            total += int(minutes.group(1))
+        elif hours:  # "1 h 30", "1h30": the bare number after the hours is minutes
+            rest = re.match(r"\s*(\d{1,2})\b", text[hours.end() :])
+            total += int(rest.group(1)) if rest else 0
         return round(total) or None
     m = re.match(r"^(\d{1,4})\b", text)
     if m:
@@ -464,7 +468,9 @@ def normalize_film(rec: ScrapedFilm) -> Normalized:
         "year": year,
         "release_date": release,
         "kind": parse_kind(clean_text(rec.kind), genres).value,
-        "runtime_minutes": _read(out, "runtime", rec.runtime, parse_runtime(clean_text(rec.runtime))),
+        "runtime_minutes": _read(
+            out, "runtime", rec.runtime, parse_runtime(clean_text(rec.runtime))
+        ),
         "credits": credits,
         "genres": genres,
         "external_ids": {k: v.strip() for k, v in rec.external_ids.items() if v and v.strip()},
@@ -483,8 +489,9 @@ def normalize_review(rec: ScrapedReview) -> Normalized:
         "url": rec.url,
         "film": normalize_ref(rec.film, out),
         "author": person_name(rec.author) if rec.author else None,
-        "published_at": _read(out, "published_at", rec.published_at,
-                              parse_datetime(rec.published_at)),  # fmt: skip
+        "published_at": _read(
+            out, "published_at", rec.published_at, parse_datetime(rec.published_at)
+        ),  # fmt: skip
         "title": clean_text(rec.title),
         "body": clean_block(rec.body),
         "rating": _rating(rec.rating, out),
@@ -503,8 +510,9 @@ def normalize_offer(rec: ScrapedOffer) -> Normalized:
         "film": normalize_ref(rec.film, out),
         "provider": clean_text(rec.provider),
         "country": _read(out, "country", rec.country, country_code(rec.country)),
-        "monetization": _read(out, "monetization", rec.monetization,
-                              parse_monetization(rec.monetization)),  # fmt: skip
+        "monetization": _read(
+            out, "monetization", rec.monetization, parse_monetization(rec.monetization)
+        ),  # fmt: skip
         "quality": clean_text(rec.quality),
         "price": _read(out, "price", rec.price, price),
         "currency": currency,

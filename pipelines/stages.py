@@ -52,7 +52,9 @@ def _inc(stats: StatsCollector | None, key: str) -> None:
 class CatalogPipeline:
     """Stores every scraped record in the catalog named by ``FILMAGG_DB``."""
 
-    def __init__(self, db_url: str | None, batch_size: int = 200, crawler: Crawler | None = None) -> None:
+    def __init__(
+        self, db_url: str | None, batch_size: int = 200, crawler: Crawler | None = None
+    ) -> None:
         self.db_url = db_url
         self.batch_size = max(1, batch_size)
         self.crawler = crawler
@@ -73,7 +75,11 @@ class CatalogPipeline:
     def open_spider(self) -> None:
         self.catalog = Catalog(get_engine(self.db_url))
         spider = self.crawler.spider if self.crawler else None
-        args = {k: v for k, v in vars(spider).items() if isinstance(v, str | int | float | list)} if spider else {}
+        args = (
+            {k: v for k, v in vars(spider).items() if isinstance(v, str | int | float | list)}
+            if spider
+            else {}
+        )
         self.run_id = self.catalog.start_run(getattr(spider, "name", "?"), args)
 
     def process_item(self, item: Any) -> Any:

@@ -32,7 +32,9 @@ def page_records(rules: SiteRules, response: Response, max_bytes: int = DEFAULT_
         return
     site, url = rules.name, response.url
     if not response.body.strip():
-        yield PageRejected(site=site, url=url, reason="empty_body", detail="the page has no content")
+        yield PageRejected(
+            site=site, url=url, reason="empty_body", detail="the page has no content"
+        )
         return
     if len(response.body) > max_bytes:
         yield PageRejected(site=site, url=url, reason="page_too_large",
@@ -98,6 +100,9 @@ class SiteSpider(scrapy.Spider):
         if response is not None:
             reason, detail = "http_error", f"HTTP {response.status}"
         else:
-            reason, detail = "download_error", f"{failure.type.__name__}: {failure.getErrorMessage()}"
+            reason, detail = (
+                "download_error",
+                f"{failure.type.__name__}: {failure.getErrorMessage()}",
+            )
         self.logger.warning("cannot fetch %s: %s", request.url, detail)
         yield PageRejected(site=self.rules.name, url=request.url, reason=reason, detail=detail)

@@ -53,7 +53,9 @@ def get_engine(url: str | None = None) -> Engine:
         SQLModel.metadata.create_all(engine)
     except (OperationalError, SQLAlchemyError, ModuleNotFoundError) as exc:
         msg = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise CatalogError(f"cannot open database {make_url(url).render_as_string()}: {msg}") from exc
+        raise CatalogError(
+            f"cannot open database {make_url(url).render_as_string()}: {msg}"
+        ) from exc
     return engine
 
 

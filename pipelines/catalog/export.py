@@ -35,7 +35,11 @@ def _flat(value: Any) -> Any:
         return " | ".join(str(_flat(v)) for v in value)
     if isinstance(value, dict):
         if set(value) <= {"name", "character"}:
-            return f"{value.get('name')} as {value['character']}" if value.get("character") else value.get("name")
+            return (
+                f"{value.get('name')} as {value['character']}"
+                if value.get("character")
+                else value.get("name")
+            )
         if set(value) >= {"title"} and len(value) <= 3 and "type" in value:
             return value["title"]
         if all(isinstance(v, str | int | float) or v is None for v in value.values()) and len(value) <= 6 \
@@ -121,7 +125,9 @@ def write(rows: Iterator[dict[str, Any]], fmt: str, out: TextIO,
     elif fmt == "json":
         out.write("[")
         for n, row in enumerate(rows, 1):
-            out.write(("\n" if n == 1 else ",\n") + json.dumps(row, ensure_ascii=False, indent=None))
+            out.write(
+                ("\n" if n == 1 else ",\n") + json.dumps(row, ensure_ascii=False, indent=None)
+            )
             _tick(progress, n)
         out.write("\n]\n" if n else "]\n")
     elif fmt == "csv":

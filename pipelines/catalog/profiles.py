@@ -59,7 +59,9 @@ def candidate_work_ids(session: Session, keys: Iterable[str], ids: dict[str, str
     for ns, value in sorted(ids.items()):
         found |= set(
             session.exec(
-                select(ExternalId.work_id).where(ExternalId.namespace == ns, ExternalId.value == value)
+                select(ExternalId.work_id).where(
+                    ExternalId.namespace == ns, ExternalId.value == value
+                )
             ).all()
         )
     return found
@@ -73,7 +75,9 @@ def work_facts(session: Session, work_ids: Iterable[int]) -> dict[int, WorkFacts
     works = {w.id: w for w in session.exec(select(Work).where(Work.id.in_(ids))).all()}
     titles: dict[int, list[str]] = defaultdict(list)
     for wid, title in session.exec(
-        select(WorkTitle.work_id, WorkTitle.title).where(WorkTitle.work_id.in_(ids)).order_by(WorkTitle.id)
+        select(WorkTitle.work_id, WorkTitle.title)
+        .where(WorkTitle.work_id.in_(ids))
+        .order_by(WorkTitle.id)
     ).all():
         if title not in titles[wid]:
             titles[wid].append(title)

@@ -45,7 +45,9 @@ def works_by_ids(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
         if entry not in titles[t.work_id]:
             titles[t.work_id].append(entry)
     ext: dict[int, dict[str, str]] = defaultdict(dict)
-    for e in session.exec(select(ExternalId).where(ExternalId.work_id.in_(ids)).order_by(ExternalId.id)).all():
+    for e in session.exec(
+        select(ExternalId).where(ExternalId.work_id.in_(ids)).order_by(ExternalId.id)
+    ).all():
         ext[e.work_id].setdefault(e.namespace, e.value)
     directors: dict[int, list[str]] = defaultdict(list)
     writers: dict[int, list[str]] = defaultdict(list)
@@ -61,7 +63,9 @@ def works_by_ids(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
             if not any(e["name"] == name for e in cast[c.work_id]):
                 cast[c.work_id].append(entry)
     ratings: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for r in session.exec(select(Rating).where(Rating.work_id.in_(ids)).order_by(Rating.source, Rating.id)).all():
+    for r in session.exec(
+        select(Rating).where(Rating.work_id.in_(ids)).order_by(Rating.source, Rating.id)
+    ).all():
         ratings[r.work_id].append({"source": r.source, "value": r.raw, "scale_max": r.scale_max,
                                    "value_100": r.value_100, "count": r.count, "kind": r.kind})  # fmt: skip
     sources: dict[int, list[dict[str, Any]]] = defaultdict(list)
@@ -93,7 +97,9 @@ def iter_works(session: Session) -> Iterator[dict[str, Any]]:
     """Every work in id order, chunk by chunk."""
     last = 0
     while True:
-        ids = list(session.exec(select(Work.id).where(Work.id > last).order_by(Work.id).limit(CHUNK)).all())
+        ids = list(
+            session.exec(select(Work.id).where(Work.id > last).order_by(Work.id).limit(CHUNK)).all()
+        )
         if not ids:
             return
         yield from works_by_ids(session, ids)
@@ -135,7 +141,9 @@ def work_detail(session: Session, work_id: int) -> dict[str, Any] | None:
     ]  # fmt: skip
     work["quotes"] = [
         {"url": q.url, "lines": q.lines}
-        for q in session.exec(select(Quote).where(Quote.work_id == work_id).order_by(Quote.url, Quote.id)).all()
+        for q in session.exec(
+            select(Quote).where(Quote.work_id == work_id).order_by(Quote.url, Quote.id)
+        ).all()
     ]
     work["decisions"] = [
         {"site": sr.site, "url": sr.url, "type": sr.type, "outcome": d.outcome, "score": d.score,

@@ -55,7 +55,12 @@ from pipelines.records import STRICT_MODELS, Film, Kind
 logger = logging.getLogger(__name__)
 
 REFERENCE_TYPES = ("review", "offer", "quote", "rating")
-_RESOLUTION_FLAGS = ("ambiguous_match", "ambiguous_reference", "unresolved_reference", "id_kind_conflict")
+_RESOLUTION_FLAGS = (
+    "ambiguous_match",
+    "ambiguous_reference",
+    "unresolved_reference",
+    "id_kind_conflict",
+)
 _DERIVED = (WorkTitle, ExternalId, Credit, Rating, Review, Offer, Quote)
 
 Progress = Callable[[int, int], None]
@@ -68,7 +73,7 @@ def resolve_film(session: Session, sr: SourceRecord) -> Decision:
     """Attach a film record to a work (or start one) and store the decision."""
     film = Film.model_validate(sr.data)
     profile = film_profile(film, f"r{sr.id}")
-    ids = candidate_work_ids(session, profile.keys(), film.external_ids)
+    ids = candidate_work_ids(session, profile.title_keys(), film.external_ids)
     facts = work_facts(session, ids)
     decision = decide(profile, [f.profile for f in facts.values()])
     _clear_record(session, sr)
@@ -105,11 +110,14 @@ def _attach_film_rows(session: Session, sr: SourceRecord, film: Film, work_id: i
     session.add_all(title_rows(work_id, sr.id, film))
     for ns, value in sorted(film.external_ids.items()):
         exists = session.exec(
-            select(ExternalId.id).where(ExternalId.namespace == ns, ExternalId.value == value,
-                                        ExternalId.work_id == work_id)  # fmt: skip
+            select(ExternalId.id).where(
+                ExternalId.namespace == ns, ExternalId.value == value, ExternalId.work_id == work_id
+            )  # fmt: skip
         ).first()
         if exists is None:
-            session.add(ExternalId(namespace=ns, value=value, work_id=work_id, source_record_id=sr.id))
+            session.add(
+                ExternalId(namespace=ns, value=value, work_id=work_id, source_record_id=sr.id)
+            )
     for c in film.credits:
         person = _person(session, c.name)
         session.add(Credit(work_id=work_id, person_id=person.id, source_record_id=sr.id,  # type: ignore[arg-type]
@@ -142,7 +150,9 @@ def resolve_reference(session: Session, sr: SourceRecord) -> Decision:
     _clear_record(session, sr)
     text, characters = _page_context(session, sr)
     if characters:
-        ref = ref.model_copy(update={"characters": list(dict.fromkeys([*ref.characters, *characters]))})
+        ref = ref.model_copy(
+            update={"characters": list(dict.fromkeys([*ref.characters, *characters]))}
+        )
     decision = _reference_decision(session, sr, ref, text)
     work_id = int(decision.target) if decision.outcome == "matched" else None  # type: ignore[arg-type]
     if decision.outcome == "ambiguous":
@@ -182,7 +192,9 @@ def _reference_decision(session: Session, sr: SourceRecord, ref: Any, text: str)
         works = sorted(set(session.exec(select(ExternalId.work_id).where(
             ExternalId.namespace == ns, ExternalId.value == value)).all()))  # fmt: skip
         if len(works) == 1:
-            return Decision("matched", str(works[0]), 1.0, [f"same {ns} id {value}"], [str(works[0])])
+            return Decision(
+                "matched", str(works[0]), 1.0, [f"same {ns} id {value}"], [str(works[0])]
+            )
     if ref.url:
         works = sorted(set(session.exec(select(SourceRecord.work_id).where(
             SourceRecord.url == ref.url, SourceRecord.type == "film",
@@ -199,7 +211,9 @@ def _reference_decision(session: Session, sr: SourceRecord, ref: Any, text: str)
     return decide_reference(reference, list(facts.values()))
 
 
-def _attach_reference_row(session: Session, sr: SourceRecord, record: Any, work_id: int | None) -> None:
+def _attach_reference_row(
+    session: Session, sr: SourceRecord, record: Any, work_id: int | None
+) -> None:
     if sr.type == "review":
         session.add(Review(work_id=work_id, source_record_id=sr.id, site=sr.site, url=sr.url,  # type: ignore[arg-type]
                            author=record.author, published_at=record.published_at, title=record.title,
@@ -231,14 +245,18 @@ MIN_FOREIGN_MATCHES = 3
 def check_synopsis(session: Session, sr: SourceRecord) -> Flag | None:
     """Rule 6: a film record whose synopsis names the people, characters or year of another
     work gets a ``synopsis_conflict`` flag (and its synopsis is not used for its work)."""
-    session.exec(delete(Flag).where(Flag.source_record_id == sr.id, Flag.kind == "synopsis_conflict"))
+    session.exec(
+        delete(Flag).where(Flag.source_record_id == sr.id, Flag.kind == "synopsis_conflict")
+    )
     synopsis = (sr.data or {}).get("synopsis")
     if not synopsis or sr.work_id is None:
         return None
     phrases = name_phrases(synopsis)
     pkeys = sorted({person_key(p) for p in phrases if " " in p} - {""})
     ckeys = sorted({character_key(p) for p in phrases} - {""})
-    hits: dict[int, dict[str, set[str]]] = defaultdict(lambda: {"people": set(), "characters": set()})
+    hits: dict[int, dict[str, set[str]]] = defaultdict(
+        lambda: {"people": set(), "characters": set()}
+    )
     for wid, name in session.exec(select(Credit.work_id, Person.name).join(Person, Person.id == Credit.person_id)
                                   .where(Person.key.in_(pkeys))).all():  # fmt: skip
         hits[wid]["people"].add(name)
@@ -251,14 +269,16 @@ def check_synopsis(session: Session, sr: SourceRecord) -> Flag | None:
     best: tuple[int, int] | None = None
     for wid, h in sorted(hits.items()):
         count = len(h["people"]) + len(h["characters"])
-        if count >= MIN_FOREIGN_MATCHES and h["people"] and count > 2 * own_count:
-            if best is None or count > best[1]:
-                best = (wid, count)
+        foreign = count >= MIN_FOREIGN_MATCHES and h["people"] and count > 2 * own_count
+        if foreign and (best is None or count > best[1]):
+            best = (wid, count)
     if best is None:
         return None
     other = session.get(Work, best[0])
     h = hits[best[0]]
-    years = sorted(y for y in years_in(synopsis) if other and y == other.year and (not work or y != work.year))
+    years = sorted(
+        y for y in years_in(synopsis) if other and y == other.year and (not work or y != work.year)
+    )
     people, chars = sorted(h["people"]), sorted(h["characters"])  # type: ignore[type-var]
     label = f"#{other.id} '{other.title}' ({other.year})" if other else f"#{best[0]}"
     detail = (f"synopsis describes work {label}: names {', '.join(people + chars)}"
@@ -306,9 +326,15 @@ def refresh_work(session: Session, work_id: int) -> Work | None:
         Flag.work_id == work_id, Flag.kind == "synopsis_conflict")).all())  # fmt: skip
     films = [r.data or {} for r in records]
     work.title = _most_common([f["title"] for f in films])
-    work.original_title = _most_common([f.get("original_title") for f in films if f.get("original_title")], None)
+    work.original_title = _most_common(
+        [f.get("original_title") for f in films if f.get("original_title")], None
+    )
     years = [f["year"] for f in films if f.get("year")]
-    work.year = min(y for y, n in Counter(years).items() if n == max(Counter(years).values())) if years else None
+    work.year = (
+        min(y for y, n in Counter(years).items() if n == max(Counter(years).values()))
+        if years
+        else None
+    )
     kinds = [f.get("kind") for f in films if f.get("kind") and f["kind"] != Kind.unknown.value]
     work.kind = _most_common(kinds, Kind.unknown.value)
     runtimes = sorted(f["runtime_minutes"] for f in films if f.get("runtime_minutes"))
@@ -347,7 +373,9 @@ def _clear_record(session: Session, sr: SourceRecord) -> None:
     """Remove the rows a record contributed before it is resolved again."""
     for table in _DERIVED:
         session.exec(delete(table).where(table.source_record_id == sr.id))
-    session.exec(delete(Flag).where(Flag.source_record_id == sr.id, Flag.kind.in_(_RESOLUTION_FLAGS)))
+    session.exec(
+        delete(Flag).where(Flag.source_record_id == sr.id, Flag.kind.in_(_RESOLUTION_FLAGS))
+    )
     old_work = sr.work_id
     sr.work_id = None
     if old_work is not None and sr.type == "film":
@@ -396,7 +424,9 @@ def settle(session: Session, touched_works: set[int], touched_keys: set[str],
                         .order_by(SourceRecord.site, SourceRecord.url, SourceRecord.item_key)).all()  # fmt: skip
     film_conds = [SourceRecord.resolved.is_(False)]
     if touched_keys:  # an unattached (ambiguous) film record may now have a rival or a match
-        film_conds.append(SourceRecord.work_id.is_(None) & SourceRecord.ref_key.in_(sorted(touched_keys)))
+        film_conds.append(
+            SourceRecord.work_id.is_(None) & SourceRecord.ref_key.in_(sorted(touched_keys))
+        )
     films = session.exec(select(SourceRecord).where(SourceRecord.type == "film", or_(*film_conds))
                          .order_by(SourceRecord.site, SourceRecord.url)).all()  # fmt: skip
     total = len(refs) + len(films)

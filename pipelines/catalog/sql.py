@@ -13,7 +13,9 @@ from sqlalchemy.exc import SQLAlchemyError
 _READ_START = re.compile(r"^\s*(select|with|explain|values|pragma\s+\w+\s*$|table\s)", re.I | re.S)
 
 
-def run_readonly(engine: Engine, query: str, limit: int = 100_000) -> tuple[list[str], list[tuple[Any, ...]]]:
+def run_readonly(
+    engine: Engine, query: str, limit: int = 100_000
+) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Columns and rows of ``query``; ``ValueError`` with a one-line reason otherwise."""
     stripped = query.strip().rstrip(";").strip()
     if not stripped:

@@ -61,7 +61,12 @@ class BatchResult:
 def item_key(data: dict[str, Any]) -> str:
     """What tells apart several records of one type on one page."""
     if data["type"] == "offer":
-        parts = (data.get("provider"), data.get("country"), data.get("monetization"), data.get("quality"))
+        parts = (
+            data.get("provider"),
+            data.get("country"),
+            data.get("monetization"),
+            data.get("quality"),
+        )
         return "|".join(fold(p or "") for p in parts)
     if data["type"] == "quote":
         text = "\n".join(f"{line.get('speaker') or ''}: {line['text']}" for line in data["lines"])
@@ -136,7 +141,9 @@ class Catalog:
                               content_hash=digest, first_seen=now)  # fmt: skip
         else:
             outcome = "updated"
-            changed = sorted(k for k in set(data) | set(sr.data or {}) if data.get(k) != (sr.data or {}).get(k))
+            changed = sorted(
+                k for k in set(data) | set(sr.data or {}) if data.get(k) != (sr.data or {}).get(k)
+            )
             sr.changes = [*(sr.changes or []), {"at": now.isoformat(), "fields": changed,
                                                 "previous_hash": sr.content_hash}]  # fmt: skip
         sr.raw, sr.data, sr.content_hash = item.raw, data, digest
