@@ -362,6 +362,31 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------------------------ match
+
+
+def cmd_match(args: argparse.Namespace) -> int:
+    from pipelines.matcher import TableError, link, parse_map, read_table, write_pairs
+
+    sep = args.sep.encode().decode("unicode_escape") if args.sep else None
+    try:
+        started = time.monotonic()
+        left = read_table(Path(args.left), parse_map(args.left_map), sep)
+        right = read_table(Path(args.right), parse_map(args.right_map), sep)
+        print(f"read {len(left)} + {len(right)} rows in {time.monotonic() - started:.1f}s; linking ...",
+              file=sys.stderr)  # fmt: skip
+        pairs = link(left, right)
+    except TableError as exc:
+        raise CliError(str(exc)) from exc
+    out = Path(args.out)
+    try:
+        n = write_pairs(pairs, out)
+    except OSError as exc:
+        raise CliError(f"cannot write {args.out}: {exc.strerror}") from exc
+    print(f"wrote {n} pairs to {args.out} in {time.monotonic() - started:.1f}s", file=sys.stderr)
+    return 0
+
+
 # ------------------------------------------------------------------------------ parser
 
 
@@ -434,6 +459,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--rebuild", action="store_true", help="recompute every decision from scratch")
     r.set_defaults(func=cmd_resolve)
 
+    m = sub.add_parser("match", help="link two film tables one-to-one with the identity rules")
+    m.add_argument("left", metavar="LEFT.csv")
+    m.add_argument("right", metavar="RIGHT.csv")
+    m.add_argument(
+        "--out", required=True, metavar="PAIRS.csv", help="left_id,right_id,score,reasons"
+    )
+    m.add_argument(
+        "--left-map",
+        metavar="FIELD=COL,...",
+        help="columns of LEFT for id, title, year, date, "
+        "kind, runtime, directors, writers, cast, people, genres, season, episode",
+    )
+    m.add_argument("--right-map", metavar="FIELD=COL,...", help="the same for RIGHT")
+    m.add_argument("--sep", help="field separator of both files (default: sniffed)")
+    m.set_defaults(func=cmd_match)
     return p
 
 

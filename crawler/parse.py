@@ -14,17 +14,20 @@ from pipelines.catalog.store import Accepted
 from pipelines.records import PageRejected
 from pipelines.stages import to_storable
 
+GENERIC_SITE = "schema_org"
+
 
 def choose_site(url: str) -> SiteRules | None:
     """The site whose hosts include the URL's host, else a host-less (demo) site with a
-    route for the URL's path."""
+    route for the URL's path, else the generic schema.org reader for any other page."""
     site = site_for_url(url)
     if site is not None:
         return site
-    for rules in all_sites().values():
-        if not rules.hosts and rules.parser_for(url) is not None:
+    sites = all_sites()
+    for name, rules in sites.items():
+        if name != GENERIC_SITE and not rules.hosts and rules.parser_for(url) is not None:
             return rules
-    return None
+    return sites.get(GENERIC_SITE)
 
 
 def response_for(path: Path, url: str) -> TextResponse:

@@ -145,7 +145,9 @@ def title_form(title: str) -> TitleForm:
             out.append(str(value))
         else:
             out.append(tok)
-    key = " ".join(out)
+    # "Fire: Part 1" = "Fire (1)", "The Godfather Part II" = "The Godfather 2"; a lone "Part 1"
+    # or "Chapter 3" is left alone (its words are all the identity it has).
+    key = re.sub(r"(?<=\w) (?:part|pt) (\d+)\b", r" \1", " ".join(out))
     return TitleForm(key=key, numbers=tuple(numbers), edition=edition)
 
 
@@ -242,6 +244,9 @@ class Profile:
     characters: list[str] = field(default_factory=list)
     external_ids: dict[str, str] = field(default_factory=dict)
     alt_years: list[int] = field(default_factory=list)  # other years the work is known by
+    genres: list[str] = field(default_factory=list)  # kept for display; not identity evidence
+    season: int | None = None  # episodes: their season and episode numbers
+    episode: int | None = None
 
     def title_keys(self) -> set[str]:
         return {k for t in self.titles for k in title_variants(t)}
@@ -278,6 +283,12 @@ class Comparison:
     shared_id: bool = False
     exact_year: bool = False
     support: bool = False  # evidence beyond title + year (people, ids, runtime)
+    needs_unique: bool = False  # a match only if neither side has a rival (series: title + year)
+    same_director: bool = False
+    shared_people: int = 0  # cast/crew in common besides directors
+    runtime_ok: bool = False
+    untitled: bool = False  # one side has no title at all
+    episode_support: bool = False  # same season/episode/year between similar titles
 
     @property
     def blocked(self) -> bool:
@@ -325,7 +336,13 @@ def compare(a: Profile, b: Profile) -> Comparison:
         reasons.append(f"same title '{ta}'" if ta == tb else f"same title key '{ta}' = '{tb}'")
     elif sim >= 0.85:
         reasons.append(f"similar title '{ta}' ~ '{tb}' ({sim:.2f})")
-    if ta and tb and not numbers_agree(title_form(ta), title_form(tb)):
+    episode_match = _same_episode(a, b)
+    if (
+        ta
+        and tb
+        and not numbers_agree(title_form(ta), title_form(tb))
+        and not (episode_match and _part_marker_only(ta, tb))
+    ):
         conflicts.append(f"title numbers differ '{ta}' vs '{tb}'")
     score += 0.35 * sim
 
@@ -342,12 +359,23 @@ def compare(a: Profile, b: Profile) -> Comparison:
         elif not shared:
             conflicts.append(f"year {a.year}≠{b.year}")
 
+    if episode_match:
+        reasons.append(f"same episode S{a.season or '?'}E{a.episode}")
+        score += 0.15
+    elif a.episode is not None and b.episode is not None and not shared:
+        conflicts.append(f"episode S{a.season or '?'}E{a.episode}≠S{b.season or '?'}E{b.episode}")
+
     if not kinds_compatible(a.kind, b.kind):
         conflicts.append(f"kind {a.kind.value}≠{b.kind.value}")
     elif a.kind == b.kind and a.kind != Kind.unknown:
         score += 0.05
 
-    support = bool(shared)
+    # Episode numbers repeat in every series: they support a match only between similar,
+    # non-generic titles ("Episode 6" / "Folge 6" say nothing of which series).
+    generic = any(is_generic_title(t) for t in (ta, tb) if t)
+    # An identical generic title ("Chapter 15") with the same episode and year still counts.
+    title_ok = sim == 1.0 if generic else sim >= EPISODE_TITLE_MIN
+    support = bool(shared) or (episode_match and exact_year and title_ok)
     da, db = a.director_keys(), b.director_keys()
     if da and db:
         common = da & db
@@ -369,11 +397,17 @@ def compare(a: Profile, b: Profile) -> Comparison:
             score += min(0.2, 0.07 * len(common))
             support = support or len(common) >= 2 or bool(da & db)
 
-    if a.runtime and b.runtime:
+    series = a.kind in _SERIES or b.kind in _SERIES
+    needs_unique = False
+    if series and not support and sim == 1.0 and exact_year and not generic:
+        reasons.append("series: same title and year (runtimes of series do not compare)")
+        support = needs_unique = True
+    if a.runtime and b.runtime and not series:  # series list episode or total runtimes
         if runtime_compatible(a.runtime, b.runtime):
             reasons.append(f"runtime {a.runtime}≈{b.runtime} min")
             score += 0.1
-            support = support or exact_year
+            if exact_year and not support:  # rule 3: year + runtime hold only without a rival
+                support = needs_unique = True
         elif (
             not (da & db)
             and not shared
@@ -391,12 +425,47 @@ def compare(a: Profile, b: Profile) -> Comparison:
         shared_id=bool(shared),
         exact_year=exact_year,
         support=support,
+        needs_unique=needs_unique,
+        same_director=bool(da & db),
+        shared_people=len(pa & pb) if pa and pb else 0,
+        runtime_ok=bool(a.runtime and b.runtime and runtime_compatible(a.runtime, b.runtime)),
+        untitled=not a.titles or not b.titles,
+        episode_support=episode_match and exact_year and title_ok,
     )
+
+
+def _same_episode(a: Profile, b: Profile) -> bool:
+    if a.episode is None or b.episode is None or a.episode != b.episode:
+        return False
+    return a.season == b.season or None in (a.season, b.season)
+
+
+_PART_SUFFIX = re.compile(r"\s*\((\d{1,2})\)\s*$")
+
+
+def _part_marker_only(a: str, b: str) -> bool:
+    """ "Dead End" vs "Dead End (2)": a part marker one source adds to a two-part episode."""
+    for x, y in ((a, b), (b, a)):
+        if _PART_SUFFIX.search(y) and not title_form(x).numbers:
+            return title_form(_PART_SUFFIX.sub("", y)).key == title_form(x).key
+    return False
 
 
 # ------------------------------------------------------------------------------ decisions
 
 TITLE_MIN = 0.86  # below this, titles alone do not make two records candidates
+EPISODE_TITLE_MIN = 0.7  # same season/episode/year: titles may differ this much ("Vow"/"Now")
+
+_GENERIC = re.compile(
+    r"^(?:episode|ep|folge|chapter|chapitre|capitulo|capítulo|episodio|épisode|aflevering|odcinek|"
+    r"jakso|avsnitt|afsnit|серия|part|pilot|untitled|unknown|title)\b[\s#.:\d-]*$|^[\d\s#.:-]+$",
+    re.I,
+)
+
+
+def is_generic_title(title: str) -> bool:
+    """ "Episode 6", "Folge 2", "Episode #1.6", "Chapter 47", "#08527": no identity of their own."""
+    return bool(_GENERIC.match(title.strip()))
 
 
 @dataclass
@@ -416,8 +485,16 @@ def is_match(c: Comparison) -> bool:
     if c.shared_id:
         return True
     if c.title_sim >= TITLE_MIN:
-        return c.support
-    return c.support and c.exact_year and c.score >= 0.55
+        return c.support  # with needs_unique, the caller checks that neither side has a rival
+    if c.episode_support:
+        return True
+    if not c.exact_year or not c.same_director:
+        return False
+    # Titles differ (another language) or one is missing: people and year must carry it. A
+    # director may make two films in a year, so differing titles need two more shared people.
+    if c.untitled:
+        return c.shared_people >= 1 or c.runtime_ok
+    return c.shared_people >= 2
 
 
 def _underspecified(p: Profile) -> bool:
@@ -454,9 +531,13 @@ def decide(record: Profile, candidates: Sequence[Profile]) -> Decision:
             for c in [compare(record, cand)]
         ]
         return Decision("new", None, 0.0, reasons + near)
+    if any(c.needs_unique for c, _ in scored) and len(scored) > 1:
+        scored = [s for s in scored if not s[0].needs_unique]
     exact = [s for s in scored if s[0].exact_year or s[0].shared_id]
     if exact:
         scored = exact
+    if not scored:
+        return Decision("new", None, 0.0, ["title and year fit several works; no other evidence"])
     scored.sort(key=lambda s: (-s[0].shared_id, -s[0].score, _id_order(s[1].id)))
     best, cand = scored[0]
     if len(scored) > 1:
