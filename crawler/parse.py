@@ -50,9 +50,13 @@ def parse_file(path: Path, url: str) -> tuple[list[dict[str, Any]], list[str], s
     rejected: list[str] = []
     for item in page_records(site, response):
         if isinstance(item, PageRejected):
-            rejected.append(f"no film data: {item.reason}: {item.detail}")
+            why = item.reason.removeprefix("no_film_data/")
+            rejected.append(f"no film data: {why}: {item.detail}" if why != item.reason
+                            else f"rejected page ({item.reason}): {item.detail}")  # fmt: skip
             continue
         stored = to_storable(item)
+        if stored is None:
+            continue
         if isinstance(stored, Accepted):
             records.append(stored.record.model_dump(mode="json"))
         else:

@@ -477,8 +477,17 @@ def normalize_film(rec: ScrapedFilm) -> Normalized:
         "ratings": [r for r in (_rating(r, out) for r in rec.ratings) if r],
         "synopsis": clean_block(rec.synopsis),
         "poster_url": rec.poster_url,
+        "series_title": clean_text(rec.series),
+        "season": _read(out, "season", rec.season, _small_int(rec.season)),
+        "episode": _read(out, "episode", rec.episode, _small_int(rec.episode)),
     }
     return out
+
+
+def _small_int(raw: str | None) -> int | None:
+    """"Season 4" -> 4, "13" -> 13."""
+    m = re.search(r"\d{1,4}", raw or "")
+    return int(m.group(0)) if m else None
 
 
 def normalize_review(rec: ScrapedReview) -> Normalized:

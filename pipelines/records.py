@@ -93,6 +93,9 @@ class ScrapedFilm(_Scraped):
     ratings: list[ScrapedRating] = Field(default_factory=list)
     synopsis: str | None = None
     poster_url: str | None = None
+    series: str | None = None  # episodes/seasons: the series' title as printed
+    season: str | None = None  # raw "4", "Season 4"
+    episode: str | None = None  # raw "13", "Episode 13"
 
 
 class ScrapedReview(_Scraped):
@@ -154,9 +157,10 @@ class PageRejected(_Scraped):
     type: Literal["rejected"] = "rejected"
     site: str
     url: str
-    reason: str  # short slug: empty_body, no_film_data, page_too_large, http_error, ...
+    reason: str  # short slug: empty_body, no_film_data/<why>, page_too_large, http_error, ...
     detail: str = ""
     raw: str | None = None  # a bounded excerpt of the payload, for the quarantine row
+    quarantine: bool = True  # False for ordinary non-film pages (listings, search): counted only
 
 
 # --------------------------------------------------------------------------------------------
@@ -249,6 +253,9 @@ class Film(_Strict):
     ratings: list[Rating] = Field(default_factory=list)
     synopsis: str | None = None
     poster_url: str | None = None
+    series_title: str | None = None
+    season: int | None = Field(default=None, ge=0)
+    episode: int | None = Field(default=None, ge=0)
 
     @property
     def directors(self) -> list[str]:

@@ -23,10 +23,17 @@ from pipelines.validate import Invalid, validate
 logger = logging.getLogger(__name__)
 
 
-def to_storable(item: Any, stats: StatsCollector | None = None) -> Accepted | Rejected:
-    """One scraped item to what the store takes, counting outcomes under ``filmagg/``."""
+def to_storable(item: Any, stats: StatsCollector | None = None) -> Accepted | Rejected | None:
+    """One scraped item to what the store takes, counting outcomes under ``filmagg/``;
+    ``None`` for an ordinary non-film page (a listing, a search page), which is only counted."""
     if isinstance(item, PageRejected):
-        _inc(stats, f"filmagg/rejected/{item.reason}")
+        if item.reason.startswith("no_film_data/"):
+            _inc(stats, f"filmagg/{item.reason}")
+            if not item.quarantine:
+                logger.debug("no film data on %s: %s", item.url, item.detail)
+                return None
+        else:
+            _inc(stats, f"filmagg/rejected/{item.reason}")
         return Rejected(site=item.site, url=item.url, record_type="page", reason=item.reason,
                         errors=[{"field": "", "error": item.reason, "message": item.detail}],
                         raw={"excerpt": item.raw} if item.raw else None)  # fmt: skip
@@ -83,7 +90,9 @@ class CatalogPipeline:
         self.run_id = self.catalog.start_run(getattr(spider, "name", "?"), args)
 
     def process_item(self, item: Any) -> Any:
-        self.buffer.append(to_storable(item, self.stats))
+        storable = to_storable(item, self.stats)
+        if storable is not None:
+            self.buffer.append(storable)
         if len(self.buffer) >= self.batch_size:
             self.flush()
         return item

@@ -21,6 +21,10 @@ from pipelines.records import ScrapedRecord
 Parser = Callable[[TextResponse], list[ScrapedRecord]]
 
 
+# Reasons that only say the page is another ordinary kind of page: counted, not quarantined.
+ORDINARY_PAGES = frozenset({"listing", "search_results", "person_page", "not_a_film_page"})
+
+
 class NoFilmData(Exception):
     """The page is readable but holds no film data (a consent wall, a search page, ...).
 

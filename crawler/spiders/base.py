@@ -16,7 +16,7 @@ import scrapy
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
-from crawler.sites.base import NoFilmData, SiteRules
+from crawler.sites.base import ORDINARY_PAGES, NoFilmData, SiteRules
 from pipelines.records import PageRejected, ScrapedRecord
 
 logger = logging.getLogger(__name__)
@@ -47,8 +47,8 @@ def page_records(rules: SiteRules, response: Response, max_bytes: int = DEFAULT_
     try:
         records = parser(response)
     except NoFilmData as exc:
-        yield PageRejected(site=site, url=url, reason="no_film_data", detail=f"{exc.reason}: {exc}",
-                           raw=response.text[:2000])  # fmt: skip
+        yield PageRejected(site=site, url=url, reason=f"no_film_data/{exc.reason}", detail=str(exc),
+                           raw=response.text[:2000], quarantine=exc.reason not in ORDINARY_PAGES)  # fmt: skip
         return
     except Exception as exc:  # a parser bug must not stop the crawl; it is logged and counted
         logger.exception("parser %s failed on %s", getattr(parser, "__name__", parser), url)
@@ -56,7 +56,7 @@ def page_records(rules: SiteRules, response: Response, max_bytes: int = DEFAULT_
                            raw=response.text[:2000])  # fmt: skip
         return
     if not records:
-        yield PageRejected(site=site, url=url, reason="no_film_data",
+        yield PageRejected(site=site, url=url, reason="no_film_data/empty_result",
                            detail="the parser found no records on the page", raw=response.text[:2000])  # fmt: skip
         return
     yield from records

@@ -28,6 +28,8 @@ def film_profile(film: Film, pid: str) -> Profile:
         people=[c.name for c in film.credits if c.role not in {"director", "cast"}],
         characters=[c.character for c in film.cast if c.character],
         external_ids=dict(film.external_ids),
+        season=film.season,
+        episode=film.episode,
     )
 
 
