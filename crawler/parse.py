@@ -50,9 +50,7 @@ def parse_file(path: Path, url: str) -> tuple[list[dict[str, Any]], list[str], s
     rejected: list[str] = []
     for item in page_records(site, response):
         if isinstance(item, PageRejected):
-            why = item.reason.removeprefix("no_film_data/")
-            rejected.append(f"no film data: {why}: {item.detail}" if why != item.reason
-                            else f"rejected page ({item.reason}): {item.detail}")  # fmt: skip
+            rejected.append(f"no film data: {item.reason.removeprefix('no_film_data/')}: {item.detail}")
             continue
         stored = to_storable(item)
         if stored is None:
