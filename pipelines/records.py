@@ -53,7 +53,7 @@ class ScrapedRating(_Scraped):
     value: str | None = None  # raw: "8.6", "8,6", "94%", "undefined"
     scale_max: str | None = None  # raw: "10", "5", "100"; None = guess from the value
     count: str | None = None  # raw: "1,234", "1 234", "no reviews"
-    kind: Literal["user_average", "critic_share", "critic_average", "weighted_critic"] = (
+    kind: Literal["user_average", "user_share", "critic_share", "critic_average", "weighted_critic"] = (
         "user_average"
     )
 
@@ -221,7 +221,7 @@ class Rating(_Strict):
     scale_max: float = Field(gt=0)
     value_100: float = Field(ge=0, le=100)
     count: int | None = Field(default=None, ge=0)
-    kind: Literal["user_average", "critic_share", "critic_average", "weighted_critic"]
+    kind: Literal["user_average", "user_share", "critic_share", "critic_average", "weighted_critic"]
 
 
 class Ref(_Strict):
