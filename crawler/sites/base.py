@@ -22,7 +22,7 @@ Parser = Callable[[TextResponse], list[ScrapedRecord]]
 
 
 # Reasons that only say the page is another ordinary kind of page: counted, not quarantined.
-ORDINARY_PAGES = frozenset({"listing", "search_results", "person_page", "not_a_film_page"})
+ORDINARY_PAGES = frozenset({"listing", "search_results", "person_page", "not_a_film_page", "no_film_data"})
 
 
 class NoFilmData(Exception):

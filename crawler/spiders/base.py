@@ -14,6 +14,8 @@ from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.http import Response, TextResponse
+from scrapy.utils.gz import gunzip
+from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
 from crawler.sites.base import ORDINARY_PAGES, NoFilmData, SiteRules
@@ -68,20 +70,40 @@ class SiteSpider(scrapy.Spider):
     rules: SiteRules
 
     def __init__(self, start_urls: str | Iterable[str] | None = None, base_url: str | None = None,
-                 *args: Any, **kwargs: Any) -> None:  # fmt: skip
+                 sitemap: str | None = None, *args: Any, **kwargs: Any) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)
         urls = start_urls.split(",") if isinstance(start_urls, str) else list(start_urls or [])
         if base_url:
             urls.append(urljoin(base_url.rstrip("/") + "/", self.rules.start_path.lstrip("/")))
         self.start_urls = [u.strip() for u in urls if u.strip()]
-        if not self.start_urls:
-            raise ValueError(f"spider {self.name!r} needs -a start_urls=URL[,URL...] "
-                             f"(or -a base_url=URL of a server hosting {self.rules.start_path})")  # fmt: skip
-        self.allowed_hosts = {urlsplit(u).netloc for u in self.start_urls}
+        self.sitemaps = [u.strip() for u in (sitemap or "").split(",") if u.strip()]
+        if not self.start_urls and not self.sitemaps:
+            raise ValueError(f"spider {self.name!r} needs -a start_urls=URL[,URL...], -a sitemap=URL "
+                             f"or -a base_url=URL of a server hosting {self.rules.start_path}")  # fmt: skip
+        self.allowed_hosts = {urlsplit(u).netloc for u in [*self.start_urls, *self.sitemaps]}
 
     async def start(self) -> AsyncIterator[Any]:
+        for url in self.sitemaps:
+            yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_error)
         for url in self.start_urls:
             yield scrapy.Request(url, callback=self.parse, errback=self.on_error)
+
+    def parse_sitemap(self, response: Response) -> Iterator[Any]:
+        """Every page a sitemap (or sitemap index, gzipped or not) lists on the allowed hosts."""
+        body = response.body
+        if body[:2] == b"\x1f\x8b":
+            body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
+        try:
+            sitemap = Sitemap(body)
+        except Exception as exc:  # lxml refuses non-XML bodies
+            yield PageRejected(site=self.rules.name, url=response.url, reason="bad_sitemap", detail=repr(exc))
+            return
+        for entry in sitemap:
+            loc = entry.get("loc", "").strip()
+            if not loc or urlsplit(loc).netloc not in self.allowed_hosts:
+                continue
+            callback = self.parse_sitemap if sitemap.type == "sitemapindex" else self.parse
+            yield scrapy.Request(loc, callback=callback, errback=self.on_error)
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         max_bytes = self.settings.getint("FILMAGG_MAX_PAGE_BYTES", DEFAULT_MAX_PAGE_BYTES)
