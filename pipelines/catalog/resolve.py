@@ -433,7 +433,8 @@ def settle(session: Session, touched_works: set[int], touched_keys: set[str],
     done = 0
     for sr in films:
         resolve_film(session, sr)
-        touched_works.add(sr.work_id) if sr.work_id else None
+        if sr.work_id:
+            touched_works.add(sr.work_id)
         done += 1
         if progress:
             progress(done, total)
