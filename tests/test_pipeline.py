@@ -271,3 +271,22 @@ def test_postgres_catalog(scraped_demo: list[Any], postgres_url: str, tmp_path: 
     run_pipeline(scraped_demo, postgres_url)
     with Session(get_engine(postgres_url)) as s:
         assert summary(s) == before
+
+
+def test_many_reviews_and_films_on_one_page_are_all_kept(sqlite_url: str) -> None:
+    """A critic list holds many reviews at one URL; a season page may list several films."""
+    from crawler.spiders.base import distinct_film_urls
+    from pipelines.records import FilmRef, ScrapedFilm, ScrapedReview
+
+    page = "http://127.0.0.1/criticreviews"
+    ref = FilmRef(title="Heat", year="1995")
+    reviews = [ScrapedReview(site="x", url=page, film=ref, author=a, body=f"{a} liked it.", critic=True)
+               for a in ("Ann Critic", "Bo Critic", "Cy Critic")]  # fmt: skip
+    films = distinct_film_urls([ScrapedFilm(site="x", url=page, title=t, year="2008") for t in ("Ep A", "Ep B")])
+    assert films[0].url == page and films[1].url == page + "#ep-b-2008"
+    run_pipeline([*films, *reviews], sqlite_url)
+    run_pipeline([*films, *reviews], sqlite_url)  # and again: nothing churns
+    with Session(get_engine(sqlite_url)) as s:
+        rows = s.exec(select(SourceRecord)).all()
+        assert sorted(r.type for r in rows) == ["film", "film", "review", "review", "review"]
+        assert all(len(r.changes or []) == 0 for r in rows)

@@ -5,8 +5,9 @@ Expectations live in tests/real_pages/<site>.json, recorded by reading each page
 {"file": ..., "url": ..., "no_film_data": "<reason>"}. ``expect`` may hold title,
 original_title, year, kind, runtime_minutes, directors (as a set), external_ids (a subset),
 ratings (each {source, kind?, scale_max, value_100} must be present), titles (a subset of
-the alternate titles), and counts {record type: minimum number}. Skipped cleanly when
-../shared is absent.
+the alternate titles), and counts {record type: minimum number}; ``"film": false`` marks a
+page of reviews or ratings that names no film of its own (only counts are checked). Skipped
+cleanly when ../shared is absent.
 """
 
 from __future__ import annotations
@@ -48,8 +49,13 @@ def test_real_page(entry: dict[str, Any]) -> None:
         assert not films, f"bogus film from a non-film page: {films[0]['title']!r}"
         assert any(entry["no_film_data"] in why for why in rejected), rejected
         return
+    expect = entry["expect"]
+    if expect.get("film", True) is False:  # a page of reviews/ratings that names no film of its own
+        assert not films, f"a film record from a page with none: {films[0]['title']!r}"
+        _check_counts(records, expect)
+        return
     assert films, f"no film record; rejected: {rejected}"
-    film, expect = films[0], entry["expect"]
+    film = films[0]
     for key in ("title", "original_title", "year", "kind", "runtime_minutes", "season", "episode"):
         if key in expect:
             assert film[key] == expect[key], f"{key}: {film[key]!r} != {expect[key]!r}"
@@ -67,5 +73,9 @@ def test_real_page(entry: dict[str, Any]) -> None:
         ), (want, film["ratings"])  # fmt: skip
     titles = {t["title"] for t in film["titles"]}
     assert set(expect.get("titles", [])) <= titles, titles
+    _check_counts(records, expect)
+
+
+def _check_counts(records: list[dict[str, Any]], expect: dict[str, Any]) -> None:
     for rtype, minimum in expect.get("counts", {}).items():
         assert sum(r["type"] == rtype for r in records) >= minimum, rtype

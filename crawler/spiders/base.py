@@ -8,6 +8,7 @@ turns every way a page can fail (empty, too large, not text, no film data, parse
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
@@ -19,6 +20,7 @@ from scrapy.utils.sitemap import Sitemap
 from twisted.python.failure import Failure
 
 from crawler.sites.base import ORDINARY_PAGES, NoFilmData, SiteRules
+from pipelines.normalize import fold
 from pipelines.records import PageRejected, ScrapedRecord
 
 logger = logging.getLogger(__name__)
@@ -61,7 +63,22 @@ def page_records(rules: SiteRules, response: Response, max_bytes: int = DEFAULT_
         yield PageRejected(site=site, url=url, reason="no_film_data/empty_result",
                            detail="the parser found no records on the page", raw=response.text[:2000])  # fmt: skip
         return
-    yield from records
+    yield from distinct_film_urls(records)
+
+
+def distinct_film_urls(records: list[ScrapedRecord]) -> list[ScrapedRecord]:
+    """A page holding several films (a season list without per-episode links, a JSON-LD list)
+    gives the second and later ones a stable fragment URL, so each is its own record."""
+    seen: set[str] = set()
+    out: list[ScrapedRecord] = []
+    for rec in records:
+        if rec.type == "film" and rec.url in seen:
+            slug = re.sub(r"[^a-z0-9]+", "-", fold(f"{rec.title or ''} {rec.year or ''}")).strip("-")
+            rec = rec.model_copy(update={"url": f"{rec.url.split('#', 1)[0]}#{slug or 'film'}"})
+        if rec.type == "film":
+            seen.add(rec.url)
+        out.append(rec)
+    return out
 
 
 class SiteSpider(scrapy.Spider):

@@ -136,7 +136,7 @@ class Review(SQLModel, table=True):
     work_id: int | None = Field(default=None, foreign_key="work.id", index=True)
     source_record_id: int = Field(foreign_key="source_record.id", index=True, unique=True)
     site: str
-    url: str = Field(unique=True)
+    url: str = Field(index=True)  # not unique: a critic list holds many reviews at one URL
     author: str | None = None
     published_at: str | None = None
     title: str | None = None

@@ -73,6 +73,10 @@ def item_key(data: dict[str, Any]) -> str:
         return hashlib.sha1(text.encode()).hexdigest()[:16]
     if data["type"] == "rating":
         return data["rating"]["source"]
+    if data["type"] == "review":  # a critic list holds many reviews at one URL
+        who = "|".join(str(data.get(k) or "") for k in ("author", "published_at", "title"))
+        rating = (data.get("rating") or {}).get("source") or ""
+        return hashlib.sha1(f"{who}|{rating}".encode()).hexdigest()[:16] if who.strip("|") or rating else ""
     return ""
 
 
