@@ -13,6 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import ftfy
@@ -203,18 +204,19 @@ _MONTHS = {
     m: i + 1
     for i, names in enumerate(
         [
-            ("january", "jan", "janvier", "januar", "enero", "leden"),
-            ("february", "feb", "février", "fevrier", "februar", "febrero", "únor"),
-            ("march", "mar", "mars", "märz", "marzo", "březen"),
-            ("april", "apr", "avril", "abril", "duben"),
-            ("may", "mai", "mayo", "květen"),
-            ("june", "jun", "juin", "juni", "junio", "červen"),
-            ("july", "jul", "juillet", "juli", "julio", "červenec"),
-            ("august", "aug", "août", "aout", "agosto", "srpen"),
-            ("september", "sep", "sept", "septembre", "septiembre", "září"),
-            ("october", "oct", "octobre", "oktober", "octubre", "říjen"),
-            ("november", "nov", "novembre", "noviembre", "listopad"),
-            ("december", "dec", "décembre", "decembre", "dezember", "diciembre", "prosinec"),
+            ("january", "jan", "janvier", "januar", "enero", "leden", "ledna", "января", "январь"),
+            ("february", "feb", "février", "fevrier", "februar", "febrero", "únor", "února", "февраля", "февраль"),
+            ("march", "mar", "mars", "märz", "marzo", "březen", "března", "марта", "март"),
+            ("april", "apr", "avril", "abril", "duben", "dubna", "апреля", "апрель"),
+            ("may", "mai", "mayo", "květen", "května", "мая", "май"),
+            ("june", "jun", "juin", "juni", "junio", "červen", "června", "июня", "июнь"),
+            ("july", "jul", "juillet", "juli", "julio", "červenec", "července", "июля", "июль"),
+            ("august", "aug", "août", "aout", "agosto", "srpen", "srpna", "августа", "август"),
+            ("september", "sep", "sept", "septembre", "septiembre", "září", "сентября", "сентябрь"),
+            ("october", "oct", "octobre", "oktober", "octubre", "říjen", "října", "октября", "октябрь"),
+            ("november", "nov", "novembre", "noviembre", "listopad", "listopadu", "ноября", "ноябрь"),
+            ("december", "dec", "décembre", "decembre", "dezember", "diciembre", "prosinec", "prosince",
+             "декабря", "декабрь"),
         ]
     )
     for m in names
@@ -250,12 +252,15 @@ def parse_datetime(raw: str | None) -> str | None:
             dt = dt.replace(tzinfo=offset).astimezone(UTC).replace(tzinfo=None)
         return dt.strftime("%Y-%m-%dT%H:%M:%S")
     m = re.match(r"^(\d{1,2})/(\d{1,2})/(\d{4})\b", text)
-    if m:
-        return _date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+    if m:  # US month/day order unless the first number cannot be a month (17/08/2016)
+        first, second = int(m.group(1)), int(m.group(2))
+        month, day = (second, first) if first > 12 else (first, second)
+        return _date(int(m.group(3)), month, day)
     m = re.match(r"^(\d{1,2})\.\s*(\d{1,2})\.\s*(\d{4})\b", text)
     if m:  # European 19.08.2022
         return _date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
     words = re.findall(r"[^\W\d_]+\.?|\d+", fold(text))
+    month_names = _month_names()
     day = month = year = None
     for w in words:
         w = w.rstrip(".")
@@ -265,11 +270,16 @@ def parse_datetime(raw: str | None) -> str | None:
                 year = n
             elif n <= 31 and day is None:
                 day = n
-        elif month is None and w in {fold(k) for k in _MONTHS}:
-            month = next(v for k, v in _MONTHS.items() if fold(k) == w)
+        elif month is None and w in month_names:
+            month = month_names[w]
     if year and month:
         return _date(year, month, day or 1) if day else f"{year:04d}-{month:02d}-01"
     return None
+
+
+@cache
+def _month_names() -> dict[str, int]:
+    return {fold(k): v for k, v in _MONTHS.items()}
 
 
 def _date(y: int, m: int, d: int) -> str | None:
@@ -310,7 +320,8 @@ def parse_kind(hint: str | None, genres: list[str] | None = None) -> Kind:
 
 
 def _word_in(word: str, text: str) -> bool:
-    return re.search(rf"(?<![a-z]){re.escape(word)}", text) is not None
+    """``text`` is folded; so is the word ("téléfilm" finds "telefilm")."""
+    return re.search(rf"(?<![a-z]){re.escape(fold(word))}", text) is not None
 
 
 # ------------------------------------------------------------------------------ people

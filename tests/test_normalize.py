@@ -166,3 +166,20 @@ def test_country_code(raw: str, expected: str | None) -> None:
 
 def test_fold() -> None:
     assert fold("Drácula") == fold("DRACULA") == "dracula"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("17/08/2016", "2016-08-17"), ("9 апреля 2012", "2012-04-09"), ("12. března 2019", "2019-03-12"),
+     ("03/04/2001", "2001-03-04")],
+)  # fmt: skip
+def test_parse_datetime_other_languages(raw: str, expected: str) -> None:
+    assert parse_datetime(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("hint", "expected"),
+    [("Court métrage", Kind.short), ("seriál", Kind.tv_series), ("Téléfilm", Kind.tv_movie)],
+)
+def test_parse_kind_accented_labels(hint: str, expected: Kind) -> None:
+    assert parse_kind(hint) == expected

@@ -26,11 +26,11 @@ _LD_SCRIPTS = (
     "//script[contains(translate(normalize-space(@type),"
     " 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), 'ld+json')]"
 )
-# Wrappers templates put around the JSON so old parsers skip it.
-_WRAPPERS = re.compile(
-    r"^\s*(?://|/\*)?\s*(?:<!\[CDATA\[|<!--)\s*(?:\*/)?\s*"
-    r"|\s*(?://|/\*)?\s*(?:\]\]>|-->)\s*(?:\*/)?\s*$"
-)
+# Wrappers templates put around the JSON so old parsers skip it; matched only on a block's
+# head and tail (an unanchored "\s*...$" would be quadratic on deeply indented JSON).
+_HEAD_WRAPPER = re.compile(r"^\s*(?://|/\*)?\s*(?:<!\[CDATA\[|<!--)\s*(?:\*/)?\s*")
+_TAIL_WRAPPER = re.compile(r"\s*(?://|/\*)?\s*(?:\]\]>|-->)\s*(?:\*/)?\s*$")
+_EDGE = 64
 # A block whose own quotes are entity-escaped: {&quot;@type&quot;: ...}.
 _ESCAPED_BLOCK = re.compile(r"^[\[{]\s*&(?:quot|#34|#x22);", re.I)
 _SCHEMA_PREFIX = re.compile(r"^(?:https?://(?:www\.)?schema\.org/|schema:)", re.I)
@@ -43,7 +43,12 @@ def _unwrap(text: str) -> str:
     previous = None
     while previous != text:
         previous = text
-        text = _WRAPPERS.sub("", text).strip()
+        if text[:1] in "{[" and text[-1:] in "}]":
+            break  # already bare JSON: the common case, no regex over the whole block
+        head = _HEAD_WRAPPER.sub("", text[:_EDGE], count=1)
+        text = head + text[_EDGE:] if len(text) > _EDGE else head
+        tail_at = max(0, len(text) - _EDGE)
+        text = (text[:tail_at] + _TAIL_WRAPPER.sub("", text[tail_at:], count=1)).strip()
         text = text.removesuffix(";").strip()
     return text
 

@@ -69,7 +69,7 @@ _ROLES = {
     "produkce": "producer", "střih": "editor", "strih": "editor", "scénografie": "production_designer",
     "kostýmy": "costume_designer", "masky": "makeup", "zvuk": "sound", "casting": "casting",
     "tvůrci": "creator", "tvorcovia": "creator", "réžia": "director", "scenár": "writer",
-    "predloha": "writer", "hudba:": "composer",
+    "predloha": "writer",
 }  # fmt: skip
 # Flag titles (Czech/Slovak country names) -> ISO 3166-1 alpha-2.
 COUNTRIES = {

@@ -51,7 +51,7 @@ _CJK = re.compile(
 _TITLE_SUFFIX = re.compile(r"\s*\(\s*豆瓣\s*\)\s*$")
 _IMDB = re.compile(r"\btt\d{7,}\b")
 _YEAR = re.compile(r"\d{4}")
-_DATE_KEY = re.compile(r"^\s*(\d{4}(?:-\d{2}(?:-\d{2})?)?)")
+_DATE_KEY = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})")  # a bare "1987(中国大陆)" dates nothing
 _SEASON_CN = re.compile(r"\s*第\s*([零〇一二两三四五六七八九十百\d]+)\s*季\s*")
 _SEASON_EN = re.compile(r"\bseason\s+(\d+)\b", re.I)
 _AKA_REGION = re.compile(r"\s*[(（]\s*(港|台|大陆|香港|台湾|新加坡|澳门)\s*[)）]\s*$")
@@ -68,9 +68,9 @@ _LANGUAGES = {
 }  # fmt: skip
 _CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
               "七": 7, "八": 8, "九": 9}  # fmt: skip
-# #info labels of credits -> (role, JSON-LD property holding the same people).
-_CREDIT_ROWS = {"导演": ("director", "director"), "编剧": ("writer", "author"),
-                "主演": ("cast", "actor")}  # fmt: skip
+# #info labels of credits -> roles.
+_CREDIT_ROWS = {"导演": "director", "编剧": "writer", "主演": "cast"}
+# JSON-LD properties holding the same people.
 _JSONLD_ROLES = (("director", "director"), ("author", "writer"), ("actor", "cast"))
 
 
@@ -234,7 +234,7 @@ def _credits(rows: dict[str, list[Any]], people: dict[str, list[tuple[str, str |
             seen.add((name, role))
             credits.append(ScrapedCredit(name=name, role=role))
 
-    for label, (role, _prop) in _CREDIT_ROWS.items():
+    for label, role in _CREDIT_ROWS.items():
         known = people.get(role, [])
         lookup: dict[str, str] = {}
         for chinese, original, _url in known:
