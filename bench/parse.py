@@ -27,7 +27,9 @@ REAL = Path(os.environ.get("FILMAGG_REAL_PAGES", ROOT.parent / "shared" / "real-
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     if not REAL.is_dir():

@@ -111,7 +111,9 @@ def cmd_crawl(args: argparse.Namespace) -> int:
             f"unknown spider {args.spider!r} (known: {', '.join(sorted(loader.list()))})"
         )
     spidercls = loader.load(args.spider)
-    if issubclass(spidercls, SiteSpider) and not ({"start_urls", "base_url", "sitemap"} & set(spider_args)):
+    if issubclass(spidercls, SiteSpider) and not (
+        {"start_urls", "base_url", "sitemap"} & set(spider_args)
+    ):
         raise CliError(
             f"spider {args.spider!r} needs -a start_urls=URL[,URL...], -a sitemap=URL or -a base_url=URL"
         )

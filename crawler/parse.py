@@ -50,7 +50,9 @@ def parse_file(path: Path, url: str) -> tuple[list[dict[str, Any]], list[str], s
     rejected: list[str] = []
     for item in page_records(site, response):
         if isinstance(item, PageRejected):
-            rejected.append(f"no film data: {item.reason.removeprefix('no_film_data/')}: {item.detail}")
+            rejected.append(
+                f"no film data: {item.reason.removeprefix('no_film_data/')}: {item.detail}"
+            )
             continue
         stored = to_storable(item)
         if stored is None:

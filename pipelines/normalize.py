@@ -205,7 +205,18 @@ _MONTHS = {
     for i, names in enumerate(
         [
             ("january", "jan", "janvier", "januar", "enero", "leden", "ledna", "января", "январь"),
-            ("february", "feb", "février", "fevrier", "februar", "febrero", "únor", "února", "февраля", "февраль"),
+            (
+                "february",
+                "feb",
+                "février",
+                "fevrier",
+                "februar",
+                "febrero",
+                "únor",
+                "února",
+                "февраля",
+                "февраль",
+            ),
             ("march", "mar", "mars", "märz", "marzo", "březen", "března", "марта", "март"),
             ("april", "apr", "avril", "abril", "duben", "dubna", "апреля", "апрель"),
             ("may", "mai", "mayo", "květen", "května", "мая", "май"),
@@ -213,10 +224,39 @@ _MONTHS = {
             ("july", "jul", "juillet", "juli", "julio", "červenec", "července", "июля", "июль"),
             ("august", "aug", "août", "aout", "agosto", "srpen", "srpna", "августа", "август"),
             ("september", "sep", "sept", "septembre", "septiembre", "září", "сентября", "сентябрь"),
-            ("october", "oct", "octobre", "oktober", "octubre", "říjen", "října", "октября", "октябрь"),
-            ("november", "nov", "novembre", "noviembre", "listopad", "listopadu", "ноября", "ноябрь"),
-            ("december", "dec", "décembre", "decembre", "dezember", "diciembre", "prosinec", "prosince",
-             "декабря", "декабрь"),
+            (
+                "october",
+                "oct",
+                "octobre",
+                "oktober",
+                "octubre",
+                "říjen",
+                "října",
+                "октября",
+                "октябрь",
+            ),
+            (
+                "november",
+                "nov",
+                "novembre",
+                "noviembre",
+                "listopad",
+                "listopadu",
+                "ноября",
+                "ноябрь",
+            ),
+            (
+                "december",
+                "dec",
+                "décembre",
+                "decembre",
+                "dezember",
+                "diciembre",
+                "prosinec",
+                "prosince",
+                "декабря",
+                "декабрь",
+            ),
         ]
     )
     for m in names
@@ -496,7 +536,7 @@ def normalize_film(rec: ScrapedFilm) -> Normalized:
 
 
 def _small_int(raw: str | None) -> int | None:
-    """"Season 4" -> 4, "13" -> 13."""
+    """ "Season 4" -> 4, "13" -> 13."""
     m = re.search(r"\d{1,4}", raw or "")
     return int(m.group(0)) if m else None
 

@@ -53,9 +53,9 @@ class ScrapedRating(_Scraped):
     value: str | None = None  # raw: "8.6", "8,6", "94%", "undefined"
     scale_max: str | None = None  # raw: "10", "5", "100"; None = guess from the value
     count: str | None = None  # raw: "1,234", "1 234", "no reviews"
-    kind: Literal["user_average", "user_share", "critic_share", "critic_average", "weighted_critic"] = (
-        "user_average"
-    )
+    kind: Literal[
+        "user_average", "user_share", "critic_share", "critic_average", "weighted_critic"
+    ] = "user_average"
 
 
 class FilmRef(_Scraped):

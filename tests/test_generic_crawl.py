@@ -30,7 +30,9 @@ def test_crawl_from_start_url(tmp_path: Path) -> None:
                        "-s", "DOWNLOAD_DELAY=0", "--db", f"sqlite:///{db}")  # fmt: skip
     assert _films(db) == [("Metropolis", 1927), ("Nosferatu", 1922), ("The General", 1926)]
     with sqlite3.connect(db) as conn:
-        assert conn.execute("select reason from quarantine").fetchall() == [("no_film_data/consent_wall",)]
+        assert conn.execute("select reason from quarantine").fetchall() == [
+            ("no_film_data/consent_wall",)
+        ]
         (stats,) = conn.execute("select stats from crawl_run").fetchone()
     assert '"filmagg/no_film_data/consent_wall": 1' in stats
     assert "3 pages" not in done.stderr  # sanity: the summary line counts every fetched page

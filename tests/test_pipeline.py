@@ -282,7 +282,9 @@ def test_many_reviews_and_films_on_one_page_are_all_kept(sqlite_url: str) -> Non
     ref = FilmRef(title="Heat", year="1995")
     reviews = [ScrapedReview(site="x", url=page, film=ref, author=a, body=f"{a} liked it.", critic=True)
                for a in ("Ann Critic", "Bo Critic", "Cy Critic")]  # fmt: skip
-    films = distinct_film_urls([ScrapedFilm(site="x", url=page, title=t, year="2008") for t in ("Ep A", "Ep B")])
+    films = distinct_film_urls(
+        [ScrapedFilm(site="x", url=page, title=t, year="2008") for t in ("Ep A", "Ep B")]
+    )
     assert films[0].url == page and films[1].url == page + "#ep-b-2008"
     run_pipeline([*films, *reviews], sqlite_url)
     run_pipeline([*films, *reviews], sqlite_url)  # and again: nothing churns

@@ -35,7 +35,7 @@ from crawler.extract.jsonld import jsonld_objects
 from crawler.extract.pagecheck import why_not_film
 from crawler.extract.schema_org import film_records
 from crawler.extract.text import squash
-from crawler.sites.base import NoFilmData, Route, SiteRules
+from crawler.sites.base import NoFilmData, Route, SiteRules, not_film
 from pipelines.records import (
     FilmRef,
     ScrapedCredit,
@@ -432,16 +432,13 @@ def parse_film(response: TextResponse) -> list[ScrapedRecord]:
     return [film, *others]
 
 
-def parse_person(response: TextResponse) -> list[ScrapedRecord]:
-    raise NoFilmData("person_page", "an AlloCiné person page")
+parse_person = not_film("person_page", "an AlloCiné person page")
 
 
-def parse_search(response: TextResponse) -> list[ScrapedRecord]:
-    raise NoFilmData("search_results", "an AlloCiné search page")
+parse_search = not_film("search_results", "an AlloCiné search page")
 
 
-def parse_listing(response: TextResponse) -> list[ScrapedRecord]:
-    raise NoFilmData("listing", "an AlloCiné list of films")
+parse_listing = not_film("listing", "an AlloCiné list of films")
 
 
 RULES = SiteRules(

@@ -22,7 +22,9 @@ Parser = Callable[[TextResponse], list[ScrapedRecord]]
 
 
 # Reasons that only say the page is another ordinary kind of page: counted, not quarantined.
-ORDINARY_PAGES = frozenset({"listing", "search_results", "person_page", "not_a_film_page", "no_film_data"})
+ORDINARY_PAGES = frozenset(
+    {"listing", "search_results", "person_page", "not_a_film_page", "no_film_data"}
+)
 
 
 class NoFilmData(Exception):
@@ -35,6 +37,17 @@ class NoFilmData(Exception):
     def __init__(self, reason: str, message: str = "") -> None:
         super().__init__(message or reason)
         self.reason = reason
+
+
+def not_film(reason: str, message: str) -> Parser:
+    """A parser for pages of a kind that never holds film data (search, listing, person
+    pages): routing them keeps the reason, instead of a vague "no parser" outcome."""
+
+    def parse(response: TextResponse) -> list[ScrapedRecord]:
+        raise NoFilmData(reason, message)
+
+    parse.__name__ = f"not_film_{reason}"
+    return parse
 
 
 @dataclass(frozen=True)

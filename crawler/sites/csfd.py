@@ -28,7 +28,7 @@ from crawler.extract.jsonld import jsonld_objects
 from crawler.extract.pagecheck import why_not_film
 from crawler.extract.schema_org import film_records
 from crawler.extract.text import squash, text_of
-from crawler.sites.base import NoFilmData, Route, SiteRules
+from crawler.sites.base import NoFilmData, Route, SiteRules, not_film
 from pipelines.records import (
     ScrapedCredit,
     ScrapedFilm,
@@ -333,16 +333,13 @@ def parse_film(response: TextResponse) -> list[ScrapedRecord]:
     return [film, *(r for r in records if not isinstance(r, ScrapedFilm))]
 
 
-def parse_search(response: TextResponse) -> list[ScrapedRecord]:
-    raise NoFilmData("search_results", "a ČSFD search page")
+parse_search = not_film("search_results", "a ČSFD search page")
 
 
-def parse_listing(response: TextResponse) -> list[ScrapedRecord]:
-    raise NoFilmData("listing", "a ČSFD user/chart page naming many films")
+parse_listing = not_film("listing", "a ČSFD user/chart page naming many films")
 
 
-def parse_person(response: TextResponse) -> list[ScrapedRecord]:
-    raise NoFilmData("person_page", "a ČSFD creator page")
+parse_person = not_film("person_page", "a ČSFD creator page")
 
 
 RULES = SiteRules(

@@ -32,7 +32,7 @@ from crawler.extract.jsonld import jsonld_objects, script_blocks, types_of
 from crawler.extract.pagecheck import why_not_film
 from crawler.extract.schema_org import film_records
 from crawler.extract.text import squash
-from crawler.sites.base import NoFilmData, Route, SiteRules
+from crawler.sites.base import NoFilmData, Route, SiteRules, not_film
 from pipelines.records import (
     ScrapedCredit,
     ScrapedFilm,
@@ -457,17 +457,13 @@ def _synopsis(marks: dict[str, Any]) -> str | None:
     return "\n\n".join(p for p in parts if p) or None
 
 
-def parse_person(response: TextResponse) -> list[ScrapedRecord]:
-    """A celebrity/personage page: a person, not a film."""
-    raise NoFilmData("person_page", "a Douban person page")
+parse_person = not_film("person_page", "a Douban person page")
 
 
-def parse_search(response: TextResponse) -> list[ScrapedRecord]:
-    raise NoFilmData("search_results", "a Douban search page")
+parse_search = not_film("search_results", "a Douban search page")
 
 
-def parse_listing(response: TextResponse) -> list[ScrapedRecord]:
-    raise NoFilmData("listing", "a Douban chart/list page")
+parse_listing = not_film("listing", "a Douban chart/list page")
 
 
 RULES = SiteRules(

@@ -51,7 +51,7 @@ from crawler.extract.jsonld import jsonld_objects
 from crawler.extract.pagecheck import why_not_film
 from crawler.extract.schema_org import film_records
 from crawler.extract.text import squash
-from crawler.sites.base import NoFilmData, Route, SiteRules
+from crawler.sites.base import NoFilmData, Route, SiteRules, not_film
 from pipelines.records import (
     FilmRef,
     ScrapedCredit,
@@ -1290,18 +1290,14 @@ def _legacy_episodes(page: _Page) -> list[ScrapedRecord]:
     return films
 
 
-def parse_find(response: TextResponse) -> list[ScrapedRecord]:
-    """/find: search results are no film."""
-    raise NoFilmData("search_results", "IMDb search results")
+parse_find = not_film("search_results", "IMDb search results")
 
 
 def parse_other_subpage(response: TextResponse) -> list[ScrapedRecord]:
-    """Title sub-pages we do not read (full credits, trivia, photos, ...)."""
     raise NoFilmData("not_a_film_page", f"IMDb title sub-page {urlsplit(response.url).path}")
 
 
-def parse_name(response: TextResponse) -> list[ScrapedRecord]:
-    raise NoFilmData("person_page", "an IMDb person page")
+parse_name = not_film("person_page", "an IMDb person page")
 
 
 # ------------------------------------------------------------------------------ names -> codes

@@ -28,7 +28,7 @@ from scrapy.http import TextResponse
 
 from crawler.extract.pagecheck import why_not_film
 from crawler.extract.text import squash, text_of
-from crawler.sites.base import NoFilmData, Route, SiteRules
+from crawler.sites.base import NoFilmData, Route, SiteRules, not_film
 from pipelines.records import (
     FilmRef,
     ScrapedCredit,
@@ -296,16 +296,13 @@ def parse_review(response: TextResponse) -> list[ScrapedRecord]:
     return reviews
 
 
-def parse_listing(response: TextResponse) -> list[ScrapedRecord]:
-    raise NoFilmData("listing", "a Kinopoisk list of films")
+parse_listing = not_film("listing", "a Kinopoisk list of films")
 
 
-def parse_search(response: TextResponse) -> list[ScrapedRecord]:
-    raise NoFilmData("search_results", "a Kinopoisk search page")
+parse_search = not_film("search_results", "a Kinopoisk search page")
 
 
-def parse_person(response: TextResponse) -> list[ScrapedRecord]:
-    raise NoFilmData("person_page", "a Kinopoisk person page")
+parse_person = not_film("person_page", "a Kinopoisk person page")
 
 
 RULES = SiteRules(

@@ -25,10 +25,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from lxml import etree
 from lxml.html import HtmlElement
 from scrapy.http import TextResponse
 
+from crawler.extract.html import page_root
 from crawler.extract.jsonld import jsonld_objects, types_of
 from crawler.extract.pagecheck import LISTING_MIN_LINKS, why_not_film
 from crawler.extract.schema_org import external_ids, film_records
@@ -185,25 +185,6 @@ class _Page:
         og = self.meta.get("og:url", "").strip()
         letterboxd = og and (urlsplit(og).hostname or "").endswith("letterboxd.com")
         self.url = og if letterboxd else response.url
-
-
-_PARSERS: dict[str, etree.HTMLParser] = {}
-
-
-def page_root(response: TextResponse) -> Any:
-    """The page's lxml tree, parsed from the body with the response's encoding (faster than
-    building parsel's tree); parsel's tree when lxml cannot read the body."""
-    encoding = response.encoding or "utf-8"
-    try:
-        parser = _PARSERS.get(encoding)
-        if parser is None:
-            parser = _PARSERS.setdefault(
-                encoding, etree.HTMLParser(recover=True, encoding=encoding)
-            )
-        root = etree.fromstring(response.body, parser=parser)
-    except (ValueError, LookupError, etree.LxmlError):
-        root = None
-    return root if root is not None else response.selector.root
 
 
 def _canonical(response: TextResponse) -> str:

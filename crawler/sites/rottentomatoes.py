@@ -31,10 +31,10 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from lxml import etree
 from parsel import Selector, SelectorList
 from scrapy.http import TextResponse
 
+from crawler.extract.html import page_root
 from crawler.extract.jsonld import parse_block, script_blocks
 from crawler.extract.pagecheck import why_not_film
 from crawler.extract.schema_org import film_objects, film_records
@@ -90,7 +90,6 @@ _LABELS = {
 # read below (``_Page``); the rest is read with queries scoped to those blocks, and the
 # canonical URL, title and score-card JSON with regexes over the text.
 
-_PARSERS: dict[str, etree.HTMLParser] = {}
 _CANONICAL = re.compile(
     r"""<link\b[^>]*rel=["']canonical["'][^>]*href=["']([^"']+)|"""
     r"""<meta\b[^>]*property=["']og:url["'][^>]*content=["']([^"']+)""",
@@ -154,22 +153,6 @@ def page_objects(text: str) -> list[dict[str, Any]]:
                 out.append({k: v for k, v in value.items() if k != "@graph"})
             stack.extend(reversed(graph if isinstance(graph, list) else [graph]))
     return out
-
-
-def page_root(response: TextResponse) -> Any:
-    """The page's lxml tree, parsed from the body with the response's encoding (faster than
-    building parsel's tree); parsel's tree when lxml cannot read the body."""
-    encoding = response.encoding or "utf-8"
-    try:
-        parser = _PARSERS.get(encoding)
-        if parser is None:
-            parser = _PARSERS.setdefault(
-                encoding, etree.HTMLParser(recover=True, encoding=encoding)
-            )
-        root = etree.fromstring(response.body, parser=parser)
-    except (ValueError, LookupError, etree.LxmlError):
-        root = None
-    return root if root is not None else response.selector.root
 
 
 class _Page:

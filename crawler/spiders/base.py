@@ -73,7 +73,9 @@ def distinct_film_urls(records: list[ScrapedRecord]) -> list[ScrapedRecord]:
     out: list[ScrapedRecord] = []
     for rec in records:
         if rec.type == "film" and rec.url in seen:
-            slug = re.sub(r"[^a-z0-9]+", "-", fold(f"{rec.title or ''} {rec.year or ''}")).strip("-")
+            slug = re.sub(r"[^a-z0-9]+", "-", fold(f"{rec.title or ''} {rec.year or ''}")).strip(
+                "-"
+            )
             rec = rec.model_copy(update={"url": f"{rec.url.split('#', 1)[0]}#{slug or 'film'}"})
         if rec.type == "film":
             seen.add(rec.url)
@@ -113,7 +115,9 @@ class SiteSpider(scrapy.Spider):
         try:
             sitemap = Sitemap(body)
         except Exception as exc:  # lxml refuses non-XML bodies
-            yield PageRejected(site=self.rules.name, url=response.url, reason="bad_sitemap", detail=repr(exc))
+            yield PageRejected(
+                site=self.rules.name, url=response.url, reason="bad_sitemap", detail=repr(exc)
+            )
             return
         for entry in sitemap:
             loc = entry.get("loc", "").strip()

@@ -76,7 +76,11 @@ def item_key(data: dict[str, Any]) -> str:
     if data["type"] == "review":  # a critic list holds many reviews at one URL
         who = "|".join(str(data.get(k) or "") for k in ("author", "published_at", "title"))
         rating = (data.get("rating") or {}).get("source") or ""
-        return hashlib.sha1(f"{who}|{rating}".encode()).hexdigest()[:16] if who.strip("|") or rating else ""
+        return (
+            hashlib.sha1(f"{who}|{rating}".encode()).hexdigest()[:16]
+            if who.strip("|") or rating
+            else ""
+        )
     return ""
 
 
