@@ -30,8 +30,9 @@ def choose_site(url: str) -> SiteRules | None:
     return sites.get(GENERIC_SITE)
 
 
-def response_for(path: Path, url: str) -> TextResponse:
-    body = path.read_bytes()
+def response_for(path: Path, url: str, body: bytes | None = None) -> TextResponse:
+    """A response for a saved page (JSON bodies as plain text responses)."""
+    body = path.read_bytes() if body is None else body
     cls = (
         TextResponse
         if path.suffix == ".json" or body.lstrip()[:1] in (b"{", b"[")

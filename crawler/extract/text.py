@@ -10,7 +10,6 @@ import re
 
 from parsel import Selector, SelectorList
 
-_WS = re.compile(r"\s+")
 # Text nodes are joined with a space (block elements carry no whitespace of their own), which
 # leaves "Sera ." where inline markup met punctuation: close those gaps again.
 _GAP_BEFORE = re.compile(r"\s+([.,;:!?)\]}»”’%])")
@@ -21,7 +20,7 @@ def squash(text: str | None) -> str | None:
     """Collapse runs of whitespace; ``None`` for empty text."""
     if text is None:
         return None
-    text = _WS.sub(" ", text).strip()
+    text = " ".join(text.split())  # str.split() splits on all Unicode whitespace, as \s does
     return text or None
 
 

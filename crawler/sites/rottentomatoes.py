@@ -155,6 +155,14 @@ def page_objects(text: str) -> list[dict[str, Any]]:
     return out
 
 
+_CLASS_RE = re.compile(r"(?<![\w-])(" + "|".join(map(re.escape, _CLASS_KEYS)) + r")(?![\w-])")
+
+_TAG_KEYS = {"score-board": "board", "score-board-deprecated": "board", "media-scorecard": "card"}
+_TAG_KEYS.update(dict.fromkeys(_CRITIC_TAGS, "critic"))
+_QA_KEYS = {"person-item": "person", "cast-crew-item": "person", "critic-review-card": "critic",
+            "synopsis-value": "synopsis", "movie-info-synopsis": "synopsis"}  # fmt: skip
+
+
 class _Page:
     """The blocks of a Rotten Tomatoes page (any layout), found in one walk."""
 
@@ -167,44 +175,43 @@ class _Page:
         for needle, names in _OPTIONAL_TAGS:
             if needle in text:
                 tags.extend(names)
-        for el in page_root(response).iter(*tags):
+        for el in page_root(response, b"<body", b"<footer").iter(*tags):  # no blocks in head/footer
             key = self._key(el)
             if key:
                 self.blocks.setdefault(key, []).append(el)
 
     @staticmethod
     def _key(el: Any) -> str | None:
-        tag = el.tag
-        if tag in ("score-board", "score-board-deprecated"):
-            return "board"
-        if tag == "media-scorecard":
-            return "card"
-        if tag in _CRITIC_TAGS:
-            return "critic"
-        qa = el.get("data-qa")
-        if qa in ("person-item", "cast-crew-item"):
-            return "person"
-        if qa == "critic-review-card":
-            return "critic"
-        if qa in ("synopsis-value", "movie-info-synopsis") or el.get("id") == "movieSynopsis":
+        """The block an element is, by custom tag, data-qa, id or class (in that order);
+        laid out so that the common case, no block, costs the fewest attribute reads."""
+        key = _TAG_KEYS.get(el.tag)
+        if key:
+            return key
+        get = el.get
+        qa = get("data-qa")
+        if qa is not None and (key := _QA_KEYS.get(qa)):
+            return key
+        if get("id") == "movieSynopsis":
             return "synopsis"
-        cls = el.get("class")
+        cls = get("class")
         if not cls:
-            return "info" if el.get("slot") == "info" else None
-        for c in cls.split():
-            key = _CLASS_KEYS.get(c)
-            if key:
-                if key == "mop":
-                    return "mop-audience" if "audience-score" in cls else "mop-critic"
-                return key
-        return None
+            return "info" if get("slot") == "info" else None
+        m = _CLASS_RE.search(cls)  # one C-level scan instead of a loop over the classes
+        if m is None:
+            return None
+        key = _CLASS_KEYS[m.group(1)]
+        if key == "mop":
+            return "mop-audience" if "audience-score" in cls else "mop-critic"
+        return key
 
     def get(self, key: str) -> SelectorList:
         return SelectorList(Selector(root=el) for el in self.blocks.get(key, []))
 
 
 def _canonical(response: TextResponse) -> str:
-    for m in _CANONICAL.finditer(response.text[:200_000]):
+    text = response.text
+    head_end = text.find("</head>", 0, 200_000)
+    for m in _CANONICAL.finditer(text, 0, head_end if head_end > 0 else 200_000):
         value = (m.group(1) or m.group(2) or "").strip()
         if value and (urlsplit(value).hostname or "").endswith("rottentomatoes.com"):
             return value
