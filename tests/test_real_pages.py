@@ -3,8 +3,9 @@
 Expectations live in tests/real_pages/<site>.json, recorded by reading each page: a list of
 {"file": "<path under real-pages>", "url": "<the page's URL>", "expect": {...}} or
 {"file": ..., "url": ..., "no_film_data": "<reason>"}. ``expect`` may hold title,
-original_title, year, kind, runtime_minutes, directors (as a set), external_ids (a subset),
-ratings (each {source, kind?, scale_max, value_100} must be present), titles (a subset of
+original_title, year, kind, runtime_minutes, directors (the exact set; none when omitted),
+external_ids (a subset), ratings (exactly these {source, kind?, scale_max, value_100}; none
+when omitted), titles (a subset of
 the alternate titles), and counts {record type: minimum number}; ``"film": false`` marks a
 page of reviews or ratings that names no film of its own (only counts are checked). Skipped
 cleanly when ../shared is absent.
@@ -59,11 +60,13 @@ def test_real_page(entry: dict[str, Any]) -> None:
     for key in ("title", "original_title", "year", "kind", "runtime_minutes", "season", "episode"):
         if key in expect:
             assert film[key] == expect[key], f"{key}: {film[key]!r} != {expect[key]!r}"
-    if "directors" in expect:
-        got = {c["name"] for c in film["credits"] if c["role"] == "director"}
-        assert got == set(expect["directors"]), got
+    # Directors and ratings are checked exactly: an entry that lists none expects none, so a
+    # parser inventing a director or a score fails too.
+    got = {c["name"] for c in film["credits"] if c["role"] == "director"}
+    assert got == set(expect.get("directors", [])), got
     for ns, value in expect.get("external_ids", {}).items():
         assert film["external_ids"].get(ns) == value, film["external_ids"]
+    assert len(film["ratings"]) == len(expect.get("ratings", [])), film["ratings"]
     for want in expect.get("ratings", []):
         assert any(
             r["source"] == want["source"] and r["scale_max"] == want["scale_max"]
