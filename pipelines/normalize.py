@@ -385,12 +385,42 @@ def person_name(raw: str | None) -> str | None:
 
 # ------------------------------------------------------------------------------ offers
 
+# English country and language names as catalogues print them (sites in other languages
+# keep their own tables beside their parsers).
 _COUNTRIES = {
-    "united states": "US", "usa": "US", "us": "US", "united kingdom": "GB", "uk": "GB",
-    "great britain": "GB", "canada": "CA", "germany": "DE", "deutschland": "DE",
-    "france": "FR", "czech republic": "CZ", "czechia": "CZ", "česko": "CZ", "russia": "RU",
-    "china": "CN", "australia": "AU", "spain": "ES", "italy": "IT", "japan": "JP",
-    "brazil": "BR", "mexico": "MX", "netherlands": "NL", "india": "IN", "ireland": "IE",
+    "us": "US", "great britain": "GB", "deutschland": "DE", "česko": "CZ",
+    "argentina": "AR", "australia": "AU", "austria": "AT", "azerbaijan": "AZ", "bahrain": "BH",
+    "belgium": "BE", "bolivia": "BO", "bosnia and herzegovina": "BA", "brazil": "BR",
+    "bulgaria": "BG", "canada": "CA", "chile": "CL", "china": "CN", "colombia": "CO",
+    "croatia": "HR", "cyprus": "CY", "czechia": "CZ", "czech republic": "CZ", "denmark": "DK",
+    "ecuador": "EC", "egypt": "EG", "estonia": "EE", "finland": "FI", "france": "FR",
+    "georgia": "GE", "germany": "DE", "west germany": "DE", "greece": "GR", "hong kong": "HK",
+    "hungary": "HU", "iceland": "IS", "india": "IN", "indonesia": "ID", "iran": "IR",
+    "iraq": "IQ", "ireland": "IE", "israel": "IL", "italy": "IT", "japan": "JP",
+    "jordan": "JO", "kazakhstan": "KZ", "kuwait": "KW", "latvia": "LV", "lebanon": "LB",
+    "lithuania": "LT", "luxembourg": "LU", "malaysia": "MY", "mexico": "MX", "monaco": "MC",
+    "morocco": "MA", "netherlands": "NL", "new zealand": "NZ", "nigeria": "NG",
+    "north macedonia": "MK", "norway": "NO", "oman": "OM", "pakistan": "PK", "panama": "PA",
+    "paraguay": "PY", "peru": "PE", "philippines": "PH", "poland": "PL", "portugal": "PT",
+    "qatar": "QA", "romania": "RO", "russia": "RU", "saudi arabia": "SA", "serbia": "RS",
+    "serbia and montenegro": "CS", "singapore": "SG", "slovakia": "SK", "slovenia": "SI",
+    "south africa": "ZA", "south korea": "KR", "korea": "KR", "soviet union": "SU",
+    "spain": "ES", "sweden": "SE", "switzerland": "CH", "syria": "SY", "taiwan": "TW",
+    "thailand": "TH", "tunisia": "TN", "turkey": "TR", "türkiye": "TR", "ukraine": "UA",
+    "united arab emirates": "AE", "united kingdom": "GB", "uk": "GB", "united states": "US",
+    "usa": "US", "uruguay": "UY", "venezuela": "VE", "vietnam": "VN",
+    "yugoslavia": "YU",
+}  # fmt: skip
+_LANGUAGES = {
+    "arabic": "ar", "bulgarian": "bg", "cantonese": "zh", "catalan": "ca", "chinese": "zh",
+    "croatian": "hr", "czech": "cs", "danish": "da", "dutch": "nl", "english": "en",
+    "estonian": "et", "finnish": "fi", "flemish": "nl", "french": "fr", "georgian": "ka",
+    "german": "de", "greek": "el", "hebrew": "he", "hindi": "hi", "hungarian": "hu",
+    "indonesian": "id", "italian": "it", "japanese": "ja", "korean": "ko", "latvian": "lv",
+    "lithuanian": "lt", "malay": "ms", "mandarin": "zh", "norwegian": "no", "persian": "fa",
+    "polish": "pl", "portuguese": "pt", "romanian": "ro", "russian": "ru", "serbian": "sr",
+    "slovak": "sk", "slovenian": "sl", "spanish": "es", "swedish": "sv", "thai": "th",
+    "turkish": "tr", "ukrainian": "uk", "vietnamese": "vi",
 }  # fmt: skip
 
 
@@ -400,7 +430,20 @@ def country_code(raw: str | None) -> str | None:
         return None
     if re.fullmatch(r"[A-Za-z]{2}", text):
         return text.upper()
-    return _COUNTRIES.get(fold(text))
+    return _COUNTRY_KEYS.get(fold(text))
+
+
+_COUNTRY_KEYS = {fold(name): code for name, code in _COUNTRIES.items()}
+
+
+def language_code(raw: str | None) -> str | None:
+    """ISO 639-1 code of a language name ("French" -> "fr") or of a code itself."""
+    text = clean_text(raw)
+    if text is None:
+        return None
+    if re.fullmatch(r"[A-Za-z]{2}", text):
+        return text.lower()
+    return _LANGUAGES.get(fold(text))
 
 
 def parse_monetization(raw: str | None) -> Monetization | None:

@@ -52,6 +52,7 @@ from crawler.extract.pagecheck import why_not_film
 from crawler.extract.schema_org import film_records
 from crawler.extract.text import squash
 from crawler.sites.base import NoFilmData, Route, SiteRules, not_film
+from pipelines.normalize import country_code, language_code
 from pipelines.records import (
     FilmRef,
     ScrapedCredit,
@@ -895,8 +896,8 @@ def _region_language(note: str, codes: dict[str, str]) -> tuple[str | None, str 
         if low == "original title":
             original = True
         elif low.endswith(" title") and language is None:
-            language = _LANGUAGES.get(low.removesuffix(" title").strip())
-        elif region is None and (code := codes.get(low) or _COUNTRIES.get(low)):
+            language = language_code(low.removesuffix(" title").strip())
+        elif region is None and (code := codes.get(low) or country_code(low)):
             region = code
     return region, language, original
 
@@ -1298,44 +1299,6 @@ def parse_other_subpage(response: TextResponse) -> list[ScrapedRecord]:
 
 
 parse_name = not_film("person_page", "an IMDb person page")
-
-
-# ------------------------------------------------------------------------------ names -> codes
-
-_COUNTRIES = {
-    "argentina": "AR", "australia": "AU", "austria": "AT", "azerbaijan": "AZ", "bahrain": "BH",
-    "belgium": "BE", "bolivia": "BO", "bosnia and herzegovina": "BA", "brazil": "BR",
-    "bulgaria": "BG", "canada": "CA", "chile": "CL", "china": "CN", "colombia": "CO",
-    "croatia": "HR", "cyprus": "CY", "czechia": "CZ", "czech republic": "CZ", "denmark": "DK",
-    "ecuador": "EC", "egypt": "EG", "estonia": "EE", "finland": "FI", "france": "FR",
-    "georgia": "GE", "germany": "DE", "west germany": "DE", "greece": "GR", "hong kong": "HK",
-    "hungary": "HU", "iceland": "IS", "india": "IN", "indonesia": "ID", "iran": "IR",
-    "iraq": "IQ", "ireland": "IE", "israel": "IL", "italy": "IT", "japan": "JP",
-    "jordan": "JO", "kazakhstan": "KZ", "kuwait": "KW", "latvia": "LV", "lebanon": "LB",
-    "lithuania": "LT", "luxembourg": "LU", "malaysia": "MY", "mexico": "MX", "monaco": "MC",
-    "morocco": "MA", "netherlands": "NL", "new zealand": "NZ", "nigeria": "NG",
-    "north macedonia": "MK", "norway": "NO", "oman": "OM", "pakistan": "PK", "panama": "PA",
-    "paraguay": "PY", "peru": "PE", "philippines": "PH", "poland": "PL", "portugal": "PT",
-    "qatar": "QA", "romania": "RO", "russia": "RU", "saudi arabia": "SA", "serbia": "RS",
-    "serbia and montenegro": "CS", "singapore": "SG", "slovakia": "SK", "slovenia": "SI",
-    "south africa": "ZA", "south korea": "KR", "korea": "KR", "soviet union": "SU",
-    "spain": "ES", "sweden": "SE", "switzerland": "CH", "syria": "SY", "taiwan": "TW",
-    "thailand": "TH", "tunisia": "TN", "turkey": "TR", "türkiye": "TR", "ukraine": "UA",
-    "united arab emirates": "AE", "united kingdom": "GB", "uk": "GB", "united states": "US",
-    "usa": "US", "uruguay": "UY", "venezuela": "VE", "vietnam": "VN",
-    "yugoslavia": "YU",
-}  # fmt: skip
-_LANGUAGES = {
-    "arabic": "ar", "bulgarian": "bg", "cantonese": "zh", "catalan": "ca", "chinese": "zh",
-    "croatian": "hr", "czech": "cs", "danish": "da", "dutch": "nl", "english": "en",
-    "estonian": "et", "finnish": "fi", "flemish": "nl", "french": "fr", "georgian": "ka",
-    "german": "de", "greek": "el", "hebrew": "he", "hindi": "hi", "hungarian": "hu",
-    "indonesian": "id", "italian": "it", "japanese": "ja", "korean": "ko", "latvian": "lv",
-    "lithuanian": "lt", "malay": "ms", "mandarin": "zh", "norwegian": "no", "persian": "fa",
-    "polish": "pl", "portuguese": "pt", "romanian": "ro", "russian": "ru", "serbian": "sr",
-    "slovak": "sk", "slovenian": "sl", "spanish": "es", "swedish": "sv", "thai": "th",
-    "turkish": "tr", "ukrainian": "uk", "vietnamese": "vi",
-}  # fmt: skip
 
 
 RULES = SiteRules(
