@@ -7,7 +7,9 @@ are the normalizer's job (``pipelines.normalize``), not the parser's.
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from lxml import etree
 from parsel import Selector, SelectorList
 
 # Text nodes are joined with a space (block elements carry no whitespace of their own), which
@@ -30,9 +32,24 @@ def text_of(node: Selector | SelectorList | None, sep: str = " ") -> str | None:
         return None
     parts = node.xpath(".//text()").getall()
     text = squash(sep.join(parts))
-    if text is None:
-        return None
+    return close_gaps(text) if text else None
+
+
+def close_gaps(text: str) -> str:
+    """Close the gaps joining text nodes leaves at inline markup: "Sera ." -> "Sera."."""
     return _GAP_AFTER.sub(r"\1", _GAP_BEFORE.sub(r"\1", text))
+
+
+_VISIBLE = etree.XPath(".//text()[not(parent::script or parent::style)]")
+
+
+def element_text(el: Any) -> str | None:
+    """``text_of`` for a raw lxml element (parsers that walk lxml trees directly): its
+    visible text, whitespace collapsed, gaps closed."""
+    if el is None:
+        return None
+    text = squash(" ".join(_VISIBLE(el)))
+    return close_gaps(text) if text else None
 
 
 def texts_of(nodes: SelectorList) -> list[str]:

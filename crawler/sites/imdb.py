@@ -50,7 +50,7 @@ from scrapy.http import TextResponse
 from crawler.extract.jsonld import jsonld_objects
 from crawler.extract.pagecheck import why_not_film
 from crawler.extract.schema_org import film_records
-from crawler.extract.text import squash
+from crawler.extract.text import element_text, squash
 from crawler.sites.base import NoFilmData, Route, SiteRules, not_film
 from pipelines.normalize import country_code, language_code
 from pipelines.records import (
@@ -618,9 +618,6 @@ _HERO_MARKERS = (
     b'data-testid="hero-title-block__title"',
     b'data-testid="hero__pageTitle"',
 )
-_GAP_BEFORE = re.compile(r"\s+([.,;:!?)\]}»”’%])")
-_GAP_AFTER = re.compile(r"([(\[{«“])\s+")
-_VISIBLE = ".//text()[not(parent::script or parent::style)]"
 
 
 def _cls(name: str) -> str:
@@ -634,14 +631,6 @@ def _xp(expr: str) -> etree.XPath:
     return etree.XPath(expr)
 
 
-def _etext(el: Any) -> str | None:
-    """The visible text of an lxml element, squashed (``text.text_of`` for raw lxml)."""
-    if el is None:
-        return None
-    text = squash(" ".join(_xp(_VISIBLE)(el)).replace("\xa0", " "))
-    return _GAP_AFTER.sub(r"\1", _GAP_BEFORE.sub(r"\1", text)) if text else None
-
-
 def _first(el: Any, xpath: str) -> Any:
     found = _xp(xpath)(el) if el is not None else []
     return found[0] if found else None
@@ -650,11 +639,11 @@ def _first(el: Any, xpath: str) -> Any:
 def _ftext(el: Any, xpath: str) -> str | None:
     """Text of the first node ``xpath`` finds (an element's text, or an attribute/string)."""
     node = _first(el, xpath)
-    return squash(str(node)) if isinstance(node, str) else _etext(node)
+    return squash(str(node)) if isinstance(node, str) else element_text(node)
 
 
 def _texts(el: Any, xpath: str) -> list[str]:
-    return [t for t in (_etext(n) for n in _xp(xpath)(el)) if t]
+    return [t for t in (element_text(n) for n in _xp(xpath)(el)) if t]
 
 
 def _eblock(el: Any) -> str | None:
@@ -688,7 +677,7 @@ def _legacy_facts(block: Any, root: Any) -> dict[str, Any]:
             facts["years"] = years or facts.get("years")
     parent = _first(root, f"descendant::div[{_cls('titleParent')}]//a")
     if parent is not None:
-        facts["series"] = _etext(parent)
+        facts["series"] = element_text(parent)
         heading = " ".join(_texts(root, f"descendant::div[{_cls('bp_heading')}]"))
         if m := _SEASON_EPISODE.search(heading) or _SEASON_EPISODE_WORDS.search(heading):
             facts["season"], facts["episode"] = m.groups()
@@ -706,7 +695,7 @@ def _hero_facts(root: Any) -> dict[str, Any]:
     )
     if h1 is None:
         return facts
-    facts["title"] = _etext(h1)
+    facts["title"] = element_text(h1)
     original = _ftext(
         root, "descendant::div[@data-testid='hero-title-block__original-title']"
     ) or _ftext(h1, "following-sibling::*[starts-with(normalize-space(.), 'Original title')][1]")
@@ -715,7 +704,7 @@ def _hero_facts(root: Any) -> dict[str, Any]:
     items = _xp("descendant::ul[@data-testid='hero-title-block__metadata']/li")(root) or _xp(
         "following-sibling::ul[1]/li"
     )(h1)
-    for label in (t for t in (_etext(i) for i in items) if t):
+    for label in (t for t in (element_text(i) for i in items) if t):
         if _KIND_LABEL.match(label):
             facts.setdefault("kind", label)
         elif m := _YEARS.match(label):
@@ -748,7 +737,7 @@ def _dom_facts(root: Any) -> dict[str, Any]:
         " | descendant::span[contains(@class, 'score-meta') or contains(@class, 'metacritic-score-box')]"
     )(root)
     for box in boxes:
-        text = _etext(box)
+        text = element_text(box)
         if text and re.fullmatch(r"\d{1,3}", text):
             facts["metascore"] = text
             break
@@ -850,7 +839,7 @@ def _subpage_heading(page: _Page, root: Any) -> tuple[str | None, str | None, st
         f"descendant::div[{_cls('subpage_title_block')}]//h3 | descendant::h3[@itemprop='name']",
     )
     title = (_ftext(h3, ".//a") or _own(h3)) if h3 is not None else None
-    label, years = _label_and_years(_etext(h3))
+    label, years = _label_and_years(element_text(h3))
     if not title or not years:
         tag_label, tag_years = _label_and_years(page.title_tag)
         if page.title_tag and tag_years and not title:
@@ -913,7 +902,7 @@ def _reference_header(header: Any) -> dict[str, Any]:
     """The /reference header list: certificate, runtime, genres, release date, kind label."""
     facts: dict[str, Any] = {"genres": []}
     for item in header.xpath(f"(.//ul[{_cls('ipl-inline-list')}])[1]/li"):
-        text = _etext(item) or ""
+        text = element_text(item) or ""
         if item.xpath(".//a[contains(@href, '/genre/')]"):
             facts["genres"] = _texts(item, ".//a[contains(@href, '/genre/')]")
         elif item.xpath(".//a[contains(@href, 'releaseinfo')]"):
@@ -971,16 +960,16 @@ def parse_reference(response: TextResponse) -> list[ScrapedRecord]:
     if not title:
         raise _no_film(page, "reference view")
     label, years = _label_and_years(
-        _ftext(h3, f".//*[{_cls('titlereference-title-year')}]") or _etext(h3)
+        _ftext(h3, f".//*[{_cls('titlereference-title-year')}]") or element_text(h3)
     )
     facts = _reference_header(header)
     rows = _zebra_rows(root)
     runtime = _ftext(rows.get("Runtime"), ".//li") or facts.get("runtime")
     genres = facts["genres"] or (_texts(rows["Genres"], ".//a") if "Genres" in rows else [])
     titles: list[ScrapedTitle] = []
-    original = _etext(rows.get("Original Title"))
+    original = element_text(rows.get("Original Title"))
     for item in rows["Also Known As"].xpath(".//li[not(.//a)]") if "Also Known As" in rows else []:
-        if m := _AKA_NOTE.match(_etext(item) or ""):
+        if m := _AKA_NOTE.match(element_text(item) or ""):
             region, language, is_original = _region_language(m.group("note"), {})
             if is_original:
                 original = original or m.group("title")
@@ -1265,11 +1254,11 @@ def _legacy_episodes(page: _Page) -> list[ScrapedRecord]:
     for row in rows:
         link = _first(row, ".//a[@itemprop='name'] | .//strong/a")
         m = _TT_IN_PATH.search(link.get("href", "")) if link is not None else None
-        title = _etext(link)
+        title = element_text(link)
         if not m or not title:
             continue
         numbers = re.search(
-            r"S(\d+),?\s*Ep(\d+)", _etext(_first(row, f".//*[{_cls('image')}]")) or "", re.I
+            r"S(\d+),?\s*Ep(\d+)", element_text(_first(row, f".//*[{_cls('image')}]")) or "", re.I
         )
         season = numbers.group(1) if numbers else (re.findall(r"\d+", season_text) or [None])[0]
         episode = (

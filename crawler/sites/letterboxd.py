@@ -32,7 +32,7 @@ from crawler.extract.html import page_root
 from crawler.extract.jsonld import jsonld_objects, types_of
 from crawler.extract.pagecheck import LISTING_MIN_LINKS, why_not_film
 from crawler.extract.schema_org import external_ids, film_records
-from crawler.extract.text import squash
+from crawler.extract.text import element_text, squash
 from crawler.sites.base import NoFilmData, Route, SiteRules
 from pipelines.records import (
     FilmRef,
@@ -94,17 +94,7 @@ _CREW_ROLES = {
 # over a few tag names, to collect the blocks read below (``_Page``); everything else is read
 # inside those blocks with lxml directly. Document-wide CSS queries cost ~1 ms each here.
 
-_GAP_BEFORE = re.compile(r"\s+([.,;:!?)\]}»”’%])")
-_GAP_AFTER = re.compile(r"([(\[{«“])\s+")
 _OG_URL = re.compile(r"""<meta\b[^>]*property=["']og:url["'][^>]*content=["']([^"']+)""", re.I)
-
-
-def _text(el: HtmlElement | None) -> str | None:
-    """An element's text, whitespace collapsed (like ``text_of``, on an lxml element)."""
-    if el is None:
-        return None
-    text = squash(" ".join(el.itertext()))
-    return _GAP_AFTER.sub(r"\1", _GAP_BEFORE.sub(r"\1", text)) if text else None
 
 
 def _classes(el: HtmlElement) -> list[str]:
@@ -219,7 +209,7 @@ def stars_value(el: HtmlElement | None) -> str | None:
     if m := _RATED.search(el.get("class") or ""):
         halves = int(m.group(1))
         return None if halves == 0 else _half_stars(halves)
-    text = _text(el) or ""
+    text = element_text(el) or ""
     stars = text.count("★")
     half = "½" in text
     if not stars and not half:
@@ -248,7 +238,7 @@ def _headed_blocks(tab: HtmlElement | None) -> list[tuple[str, HtmlElement]]:
         if child.tag != "h3" or i + 1 >= len(children):
             continue
         full = next((s for s in child.iter("span") if "-full" in _classes(s)), None)
-        label = _text(full if full is not None else child) or ""
+        label = element_text(full if full is not None else child) or ""
         out.append((label, children[i + 1]))
     return out
 
@@ -272,7 +262,7 @@ def _credits(page: _Page, film: ScrapedFilm) -> list[ScrapedCredit]:
         key = label.lower()
         role = _CREW_ROLES.get(key) or _singular(key)
         for a in _all(block, "a", "text-slug"):
-            name = _text(a)
+            name = element_text(a)
             if name and (name, role) not in seen:
                 seen.add((name, role))
                 credits.append(ScrapedCredit(name=name, role=role))
@@ -286,7 +276,7 @@ def _credits(page: _Page, film: ScrapedFilm) -> list[ScrapedCredit]:
     )
     if links:
         for a in links:
-            name = _text(a)
+            name = element_text(a)
             if name:
                 character = squash(a.get("title") or a.get("data-original-title"))
                 credits.append(ScrapedCredit(name=name, character=character))
@@ -303,7 +293,7 @@ def _original_title(page: _Page) -> tuple[str | None, str | None]:
         node = _first(page.header, "em")
     if node is None:
         return None, None
-    title = squash((_text(node) or "").strip(_QUOTES + " "))
+    title = squash((element_text(node) or "").strip(_QUOTES + " "))
     return title, squash(node.get("lang"))
 
 
@@ -312,7 +302,7 @@ def _alternative_titles(page: _Page) -> list[str]:
     for label, block in _headed_blocks(page.tabs.get("details")):
         if not label.lower().startswith("alternative title"):
             continue
-        for part in (_text(block) or "").split(", "):
+        for part in (element_text(block) or "").split(", "):
             part = part.strip()
             if part and part not in out:
                 out.append(part)
@@ -323,7 +313,7 @@ def _release_date(page: _Page) -> str | None:
     """The earliest date of the releases tab ("16 Mar 1960"), as printed."""
     best: tuple[datetime, str] | None = None
     for h5 in _all(page.tabs.get("releases"), "h5", "date"):
-        raw = _text(h5)
+        raw = element_text(h5)
         if not raw:
             continue
         try:
@@ -343,7 +333,7 @@ def _page_rating(page: _Page) -> ScrapedRating | None:
         return None
     tip = node.get("data-original-title") or node.get("title") or ""
     m = re.search(r"average of ([\d.]+)(?: based on ([\d,]+))?", tip)
-    value = m.group(1) if m else _text(node)
+    value = m.group(1) if m else element_text(node)
     if not value:
         return None
     return ScrapedRating(source=SITE, value=value, scale_max="5", count=m.group(2) if m else None)
@@ -351,7 +341,7 @@ def _page_rating(page: _Page) -> ScrapedRating | None:
 
 def _synopsis(page: _Page) -> str | None:
     block = _first(page.synopsis, "div", "truncate") if page.synopsis is not None else None
-    paras = [t for t in (_text(p) for p in _all(block, "p")) if t]
+    paras = [t for t in (element_text(p) for p in _all(block, "p")) if t]
     if paras:
         return "\n\n".join(paras)
     return squash(page.meta.get("og:description"))
@@ -361,7 +351,7 @@ def _review_body(item: HtmlElement) -> str:
     for div in item.iter("div"):
         cls = _classes(div)
         if "js-review-body" in cls or ("body-text" in cls and "collapsible-text" in cls):
-            return "\n\n".join(t for t in (_text(p) for p in div.iter("p")) if t)
+            return "\n\n".join(t for t in (element_text(p) for p in div.iter("p")) if t)
     return ""
 
 
@@ -388,7 +378,7 @@ def _viewing_reviews(page: _Page, ref: FilmRef | None) -> list[ScrapedReview]:
                 site=SITE,
                 url=urljoin(base, link) if link else base,
                 film=film,
-                author=_text(name) or owner,
+                author=element_text(name) or owner,
                 published_at=time.get("datetime") if time is not None else None,
                 body=body or None,
                 rating=rating,
@@ -409,12 +399,12 @@ def _item_ref(base: str, item: HtmlElement) -> FilmRef | None:
             or poster.get("data-target-link")
         )
     masthead = _first(item, "header", "inline-production-masthead")
-    title = _text(_first(masthead, "h2"))
+    title = element_text(_first(masthead, "h2"))
     if not title and poster is not None:
         title = squash(re.sub(r"\s*\(\d{4}\)$", "", poster.get("data-item-name") or ""))
     if not title:
         return None
-    year = _text(_first(_first(masthead, "span", "releasedate"), "a"))
+    year = element_text(_first(_first(masthead, "span", "releasedate"), "a"))
     url = urljoin(base, link) if link else None
     return FilmRef(title=title, year=year, url=url, external_ids=_film_ids(url))
 
@@ -434,7 +424,7 @@ def parse_film(response: TextResponse) -> list[ScrapedRecord]:
         )
     film = records[0]
     page = _Page(response)
-    title = _text(page.heading) or film.title
+    title = element_text(page.heading) or film.title
     original, language = _original_title(page)
     titles: list[ScrapedTitle] = []
     if original and original != title:
@@ -445,8 +435,8 @@ def parse_film(response: TextResponse) -> list[ScrapedRecord]:
     year_node = _first(page.header, "span", "releasedate")
     if year_node is None:
         year_node = _first(page.header, "small", "number")
-    year = _text(_first(year_node, "a"))
-    runtime = _RUNTIME.search(_text(page.footer) or "")
+    year = element_text(_first(year_node, "a"))
+    runtime = _RUNTIME.search(element_text(page.footer) or "")
     hrefs = [a.get("href") or "" for a in _all(page.footer, "a")]
     ids = {**external_ids(hrefs), **film.external_ids}
     if slug := _slug(canonical) or _slug(_jsonld_url(objects)):
@@ -495,14 +485,14 @@ def _review_ref(page: _Page, review: dict[str, Any] | None) -> FilmRef | None:
     masthead = page.masthead
     title = squash(item.get("name")) if isinstance(item.get("name"), str) else None
     name_link = _first(_first(masthead, "h2"), "a")
-    title = title or _text(name_link)
+    title = title or element_text(name_link)
     link = (
         item.get("sameAs")
         or item.get("url")
         or (name_link.get("href") if name_link is not None else None)
     )
     url = urljoin(page.url, link) if isinstance(link, str) else None
-    year = _text(_first(_first(masthead, "span", "releasedate"), "a"))
+    year = element_text(_first(_first(masthead, "span", "releasedate"), "a"))
     if not year:
         m = re.search(r"\((\d{4})\)\s*$", page.meta.get("og:title", ""))
         year = m.group(1) if m else None
@@ -541,7 +531,7 @@ def parse_review(response: TextResponse) -> list[ScrapedRecord]:
             return parse_film(response)
         raise NoFilmData(why_not_film(response) or "not_a_film_page", "no review on the page")
     body_div = next((d for d in page.root.iter("div") if "js-review-body" in _classes(d)), None)
-    body = "\n\n".join(t for t in (_text(p) for p in _all(body_div, "p")) if t)
+    body = "\n\n".join(t for t in (element_text(p) for p in _all(body_div, "p")) if t)
     if not body and review:
         body = squash(review.get("reviewBody")) or ""
     strip = next(

@@ -39,7 +39,7 @@ from lxml import html as lxml_html
 from scrapy.http import TextResponse
 
 from crawler.extract.jsonld import jsonld_objects, types_of
-from crawler.extract.text import squash
+from crawler.extract.text import close_gaps, squash
 from crawler.sites.base import NoFilmData, Route, SiteRules
 from pipelines.records import (
     ScrapedCredit,
@@ -55,8 +55,6 @@ _BREAK = "\x00"  # a line break in extracted text (<br>, list items, blocks)
 _BLOCKS = frozenset({"li", "p", "div", "ul", "ol", "tr", "table", "dd", "dt", "dl"})
 _SKIP = frozenset({"sup", "style", "script", "noscript", "link", "meta"})
 _HIDDEN = re.compile(r"display\s*:\s*none", re.I)
-_GAP_BEFORE = re.compile(r"\s+([.,;:!?)\]}»”’%])")
-_GAP_AFTER = re.compile(r"([(\[{«“])\s+")
 _PARENS = re.compile(r"\s*[(\[][^()\[\]]*[)\]]")
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})(?:-(\d{2}))?\s*$")
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
@@ -212,7 +210,7 @@ def _text(el: Any) -> str | None:
     """The element's text on one line; gaps a re-serialized page left before punctuation
     ("Cowell , produced") closed again."""
     text = squash(" ".join(_lines(el)))
-    return _GAP_AFTER.sub(r"\1", _GAP_BEFORE.sub(r"\1", text)) if text else None
+    return close_gaps(text) if text else None
 
 
 def _clean_name(line: str) -> str | None:
