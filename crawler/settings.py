@@ -25,8 +25,13 @@ LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 
 ITEM_PIPELINES = {"pipelines.stages.CatalogPipeline": 300}
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryAfterMiddleware": 550,  # the same place, honouring Retry-After
+}
 
 # filmagg
 FILMAGG_DB = os.environ.get("FILMAGG_DB", "sqlite:///filmagg.db")
 FILMAGG_BATCH_SIZE = 200
 FILMAGG_MAX_PAGE_BYTES = 10 * 1024 * 1024
+FILMAGG_RETRY_AFTER_MAX = 300  # seconds; a longer Retry-After gives up instead of waiting

@@ -650,8 +650,8 @@ def decide_reference(ref: Reference, works: Sequence[WorkFacts]) -> Decision:
         return Decision("matched", wid, _ref_score(points), reasons, [wid])
     runner = scored[1][0]
     if points >= 2 and points - runner >= 2:
-        others = ", ".join(f"{s[2]} ({s[0]} pts)" for s in scored[1:4])
-        return Decision("matched", wid, _ref_score(points), reasons + [f"rivals weaker: {others}"],
+        others = ", ".join(f"#{s[2]} ({s[0]} pts)" for s in scored[1:4])
+        return Decision("matched", wid, _ref_score(points), reasons + [f"other candidates weaker: {others}"],
                         [s[2] for s in scored])  # fmt: skip
     return Decision(
         "ambiguous", None, _ref_score(points),
