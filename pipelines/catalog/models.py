@@ -181,6 +181,15 @@ class Flag(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class Mention(SQLModel, table=True):
+    """A name a film record's synopsis mentions ("p:<person key>", "c:<character key>"): the
+    index that finds, for a work whose credits changed, the synopses that may describe it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_record_id: int = Field(foreign_key="source_record.id", index=True)
+    key: str = Field(index=True)
+
+
 class Quarantine(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("site", "url", "record_type", "reason"),)
     id: int | None = Field(default=None, primary_key=True)

@@ -26,6 +26,7 @@ from pipelines.catalog.models import (
     ExternalId,
     Flag,
     MatchDecision,
+    Mention,
     Offer,
     Person,
     Quote,
@@ -61,7 +62,7 @@ _RESOLUTION_FLAGS = (
     "unresolved_reference",
     "id_kind_conflict",
 )
-_DERIVED = (WorkTitle, ExternalId, Credit, Rating, Review, Offer, Quote)
+_DERIVED = (WorkTitle, ExternalId, Credit, Rating, Review, Offer, Quote, Mention)
 
 Progress = Callable[[int, int], None]
 
@@ -123,6 +124,10 @@ def _attach_film_rows(session: Session, sr: SourceRecord, film: Film, work_id: i
         session.add(Credit(work_id=work_id, person_id=person.id, source_record_id=sr.id,  # type: ignore[arg-type]
                            role=c.role, character=c.character, order=c.order,
                            character_key=character_key(c.character) if c.character else None))  # fmt: skip
+    if film.synopsis:
+        session.add_all(
+            Mention(source_record_id=sr.id, key=k) for k in sorted(mention_keys(film.synopsis))
+        )  # type: ignore[arg-type]
     for r in film.ratings:
         session.add(Rating(work_id=work_id, source_record_id=sr.id, source=r.source, raw=r.raw,  # type: ignore[arg-type]
                            scale_max=r.scale_max, value_100=r.value_100, count=r.count, kind=r.kind,
@@ -290,21 +295,38 @@ def check_synopsis(session: Session, sr: SourceRecord) -> Flag | None:
     return _flag(session, sr, sr.work_id, "synopsis_conflict", detail, evidence)
 
 
+def mention_keys(synopsis: str) -> set[str]:
+    """The person and character keys a synopsis mentions (see ``Mention``)."""
+    phrases = name_phrases(synopsis)
+    keys = {f"p:{person_key(p)}" for p in phrases if " " in p}
+    keys |= {f"c:{character_key(p)}" for p in phrases}
+    return keys - {"p:", "c:"}
+
+
 def records_mentioning(session: Session, work_ids: Iterable[int]) -> list[SourceRecord]:
-    """Film records of *other* works whose synopsis may name these works' people: the reverse
-    direction of ``check_synopsis``, so the check holds whatever order pages came in."""
+    """Film records of *other* works whose synopsis names these works' people or characters:
+    the reverse direction of ``check_synopsis`` (an indexed lookup, whatever the catalog's
+    size), so the check holds whatever order pages came in."""
     ids = sorted(set(work_ids))
     if not ids:
         return []
-    names = session.exec(select(Person.name).join(Credit, Credit.person_id == Person.id)
-                         .where(Credit.work_id.in_(ids)).distinct()).all()  # fmt: skip
-    surnames = sorted({n.split()[-1] for n in names if n.split()})
-    if not surnames:
+    people = session.exec(select(Person.key).join(Credit, Credit.person_id == Person.id)
+                          .where(Credit.work_id.in_(ids)).distinct()).all()  # fmt: skip
+    characters = session.exec(select(Credit.character_key).where(
+        Credit.work_id.in_(ids), Credit.character_key.is_not(None)).distinct()).all()  # fmt: skip
+    keys = sorted({f"p:{k}" for k in people} | {f"c:{k}" for k in characters})
+    found: set[int] = set()
+    for i in range(0, len(keys), 500):  # bounded IN lists
+        found |= set(
+            session.exec(
+                select(Mention.source_record_id).where(Mention.key.in_(keys[i : i + 500]))
+            ).all()
+        )
+    if not found:
         return []
-    conds = [SourceRecord.data["synopsis"].as_string().contains(s) for s in surnames[:200]]
     return list(session.exec(select(SourceRecord).where(
-        SourceRecord.type == "film", SourceRecord.work_id.is_not(None),
-        SourceRecord.work_id.not_in(ids), or_(*conds)).order_by(SourceRecord.id)).all())  # fmt: skip
+        SourceRecord.id.in_(sorted(found)), SourceRecord.type == "film", SourceRecord.work_id.is_not(None),
+        SourceRecord.work_id.not_in(ids)).order_by(SourceRecord.id)).all())  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ works
