@@ -28,7 +28,7 @@ format: $(STAMP)
 	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	$(BIN)/python bench/identity.py && $(BIN)/python bench/parse.py
+	$(BIN)/python bench/identity.py && $(BIN)/python bench/parse.py && $(BIN)/python bench/pipeline.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache filmagg.db filmagg.db-wal filmagg.db-shm

@@ -70,14 +70,15 @@ Progress = Callable[[int, int], None]
 # ------------------------------------------------------------------------------ films
 
 
-def resolve_film(session: Session, sr: SourceRecord) -> Decision:
+def resolve_film(session: Session, sr: SourceRecord, fresh: bool = False) -> Decision:
     """Attach a film record to a work (or start one) and store the decision."""
     film = Film.model_validate(sr.data)
     profile = film_profile(film, f"r{sr.id}")
     ids = candidate_work_ids(session, profile.title_keys(), film.external_ids)
     facts = work_facts(session, ids)
     decision = decide(profile, [f.profile for f in facts.values()])
-    _clear_record(session, sr)
+    if not fresh:  # a record stored for the first time has contributed no rows yet
+        _clear_record(session, sr)
     for wid, f in sorted(facts.items()):
         c = compare(profile, f.profile)
         if c.shared_id and any(x.startswith("kind ") for x in c.conflicts):
@@ -119,8 +120,9 @@ def _attach_film_rows(session: Session, sr: SourceRecord, film: Film, work_id: i
             session.add(
                 ExternalId(namespace=ns, value=value, work_id=work_id, source_record_id=sr.id)
             )
+    people = _people(session, [c.name for c in film.credits])
     for c in film.credits:
-        person = _person(session, c.name)
+        person = people[person_key(c.name) or c.name.casefold()]
         session.add(Credit(work_id=work_id, person_id=person.id, source_record_id=sr.id,  # type: ignore[arg-type]
                            role=c.role, character=c.character, order=c.order,
                            character_key=character_key(c.character) if c.character else None))  # fmt: skip
@@ -135,14 +137,20 @@ def _attach_film_rows(session: Session, sr: SourceRecord, film: Film, work_id: i
     session.flush()
 
 
-def _person(session: Session, name: str) -> Person:
-    key = person_key(name) or name.casefold()
-    person = session.exec(select(Person).where(Person.key == key)).first()
-    if person is None:
-        person = Person(name=name, key=key)
-        session.add(person)
+def _people(session: Session, names: list[str]) -> dict[str, Person]:
+    """Person rows by key for these names, created where missing (one query for all)."""
+    wanted = {person_key(n) or n.casefold(): n for n in names}
+    if not wanted:
+        return {}
+    found = {
+        p.key: p for p in session.exec(select(Person).where(Person.key.in_(sorted(wanted)))).all()
+    }
+    new = [Person(name=name, key=key) for key, name in sorted(wanted.items()) if key not in found]
+    if new:
+        session.add_all(new)
         session.flush()
-    return person
+        found.update((p.key, p) for p in new)
+    return found
 
 
 # ------------------------------------------------------------------------------ references
@@ -472,13 +480,18 @@ def settle(session: Session, touched_works: set[int], touched_keys: set[str],
         for sr in session.exec(select(SourceRecord).where(SourceRecord.type == "film",
                                                           SourceRecord.work_id.in_(sorted(touched_works)))).all():  # fmt: skip
             to_check[sr.id] = sr
+    flagged = set(session.exec(select(Flag.source_record_id).where(Flag.kind == "synopsis_conflict",
+                                                                   Flag.source_record_id.in_(sorted(to_check)))).all())  # fmt: skip
     affected: set[int] = set()
-    for _, sr in sorted(to_check.items()):
-        if check_synopsis(session, sr) is not None:
-            counts["flag/synopsis_conflict"] += 1
-        affected.add(sr.work_id)  # type: ignore[arg-type]
+    for rid, sr in sorted(to_check.items()):
+        if not (sr.data or {}).get("synopsis") and rid not in flagged:
+            continue  # nothing to check, no flag to lift
+        now = check_synopsis(session, sr) is not None
+        counts["flag/synopsis_conflict"] += now
+        if now != (rid in flagged) and sr.work_id is not None:
+            affected.add(sr.work_id)  # the work's synopsis choice changes
     session.flush()
-    for wid in sorted(affected - {None}):
+    for wid in sorted(affected):
         refresh_work(session, wid)
     return dict(counts)
 
@@ -495,7 +508,7 @@ def rebuild(session: Session, progress: Progress | None = None) -> dict[str, int
     films = sorted(films, key=_canonical_order)
     counts: Counter[str] = Counter()
     for i, sr in enumerate(films, 1):
-        counts[f"film/{resolve_film(session, sr).outcome}"] += 1
+        counts[f"film/{resolve_film(session, sr, fresh=True).outcome}"] += 1
         if progress:
             progress(i, len(films))
     session.flush()

@@ -161,7 +161,7 @@ class Catalog:
         s.flush()
         if sr.type == "film":
             old = sr.work_id
-            resolve_film(s, sr)
+            resolve_film(s, sr, fresh=outcome == "new")
             self.touched_works.update(w for w in (old, sr.work_id) if w)
             self.touched_keys.update(k for t in self._titles(data) for k in title_variants(t))
         return outcome
