@@ -14,7 +14,7 @@ crawl pipeline, ``filmagg resolve`` and ``filmagg match`` all decide the same wa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -686,7 +686,3 @@ def name_phrases(text: str) -> set[str]:
 
 def years_in(text: str) -> set[int]:
     return {int(y) for y in re.findall(r"(?<!\d)(18[89]\d|19\d\d|20\d\d)(?!\d)", text)}
-
-
-def keys_of(names: Iterable[str]) -> set[str]:
-    return {person_key(n) for n in names} - {""}
