@@ -498,7 +498,8 @@ def is_match(c: Comparison) -> bool:
 
 
 def _underspecified(p: Profile) -> bool:
-    return not (p.year or p.runtime or p.external_ids or p.people_keys())
+    """Nothing but a title (and perhaps a year): no runtime, ids or people to decide with."""
+    return not (p.runtime or p.external_ids or p.people_keys())
 
 
 def _id_order(pid: str) -> tuple[int, str]:
@@ -517,12 +518,18 @@ def decide(record: Profile, candidates: Sequence[Profile]) -> Decision:
         if is_match(c):
             scored.append((c, cand))
     if not scored and candidates and _underspecified(record):
-        return Decision(
-            "ambiguous", None, 0.0,
-            ["the record gives a title only (no year, people, runtime or ids): too little to tell "
-             f"it from {len(candidates)} work(s) with that title, and too little to start a new one"],
-            [c.id for c in sorted(candidates, key=lambda p: _id_order(p.id))],
-        )  # fmt: skip
+        # Title (+ year) alone never merges; nor does it start a work that may well be a
+        # duplicate: with a same-titled work of that year (or of no known year), it waits.
+        fits = [c for c in candidates if not record.year or not c.year or record.year in c.years()
+                or not compare(record, c).blocked]  # fmt: skip
+        if fits:
+            what = "a title and year" if record.year else "a title"
+            return Decision(
+                "ambiguous", None, 0.0,
+                [f"the record gives only {what} (no people, runtime or ids): too little to tell "
+                 f"whether it is one of {len(fits)} work(s) with that title or a new one"],
+                [c.id for c in sorted(fits, key=lambda p: _id_order(p.id))],
+            )  # fmt: skip
     if not scored:
         reasons = ["no candidate with supporting evidence"]
         near = [

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from sqlmodel import Session, select
 
 from pipelines.catalog.models import Credit, ExternalId, Person, Work, WorkTitle
-from pipelines.identity import Profile, WorkFacts, title_variants
+from pipelines.identity import Profile, WorkFacts, person_key, title_variants
 from pipelines.records import Film, Kind
 
 
@@ -52,20 +52,23 @@ def title_rows(work_id: int, record_id: int | None, film: Film) -> list[WorkTitl
     return rows
 
 
-def candidate_work_ids(session: Session, keys: Iterable[str], ids: dict[str, str]) -> set[int]:
-    """Works sharing a title key or an external id with the record (blocking)."""
+def candidate_work_ids(session: Session, keys: Iterable[str], ids: dict[str, str],
+                       year: int | None = None, directors: Iterable[str] = ()) -> set[int]:  # fmt: skip
+    """Works sharing a title key or an external id with the record, or, for a record whose
+    title may be missing or foreign, a director in the same year (blocking: indexed lookups,
+    never a scan)."""
     found: set[int] = set()
     keys = sorted(set(keys))
     if keys:
         found |= set(session.exec(select(WorkTitle.work_id).where(WorkTitle.key.in_(keys))).all())
     for ns, value in sorted(ids.items()):
-        found |= set(
-            session.exec(
-                select(ExternalId.work_id).where(
-                    ExternalId.namespace == ns, ExternalId.value == value
-                )
-            ).all()
-        )
+        found |= set(session.exec(select(ExternalId.work_id).where(
+            ExternalId.namespace == ns, ExternalId.value == value)).all())  # fmt: skip
+    person_keys = sorted({person_key(d) for d in directors} - {""})
+    if year and person_keys:
+        found |= set(session.exec(
+            select(Credit.work_id).join(Person, Person.id == Credit.person_id).join(Work, Work.id == Credit.work_id)
+            .where(Person.key.in_(person_keys), Credit.role == "director", Work.year == year)).all())  # fmt: skip
     return found
 
 

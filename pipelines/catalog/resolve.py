@@ -74,7 +74,9 @@ def resolve_film(session: Session, sr: SourceRecord, fresh: bool = False) -> Dec
     """Attach a film record to a work (or start one) and store the decision."""
     film = Film.model_validate(sr.data)
     profile = film_profile(film, f"r{sr.id}")
-    ids = candidate_work_ids(session, profile.title_keys(), film.external_ids)
+    ids = candidate_work_ids(
+        session, profile.title_keys(), film.external_ids, film.year, film.directors
+    )
     facts = work_facts(session, ids)
     decision = decide(profile, [f.profile for f in facts.values()])
     if not fresh:  # a record stored for the first time has contributed no rows yet
