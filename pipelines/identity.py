@@ -408,6 +408,7 @@ def compare(a: Profile, b: Profile) -> Comparison:
             score += 0.1
             if exact_year and not support:  # rule 3: year + runtime hold only without a rival
                 support = needs_unique = True
+                reasons.append("no rival with this title, year and runtime")
         elif (
             not (da & db)
             and not shared
@@ -475,6 +476,7 @@ class Decision:
     score: float
     reasons: list[str]
     candidates: list[str] = field(default_factory=list)
+    weak: bool = False  # matched only because no rival existed: revisit when one appears
 
 
 def is_match(c: Comparison) -> bool:
@@ -538,13 +540,16 @@ def decide(record: Profile, candidates: Sequence[Profile]) -> Decision:
             for c in [compare(record, cand)]
         ]
         return Decision("new", None, 0.0, reasons + near)
+    rivals = [s[1].id for s in scored]
     if any(c.needs_unique for c, _ in scored) and len(scored) > 1:
         scored = [s for s in scored if not s[0].needs_unique]
     exact = [s for s in scored if s[0].exact_year or s[0].shared_id]
     if exact:
         scored = exact
-    if not scored:
-        return Decision("new", None, 0.0, ["title and year fit several works; no other evidence"])
+    if not scored:  # only title + year (+ runtime) evidence, and it fits several works
+        return Decision("ambiguous", None, 0.0,
+                        [f"title, year and runtime fit {len(rivals)} works and nothing else tells them apart"],
+                        rivals)  # fmt: skip
     scored.sort(key=lambda s: (-s[0].shared_id, -s[0].score, _id_order(s[1].id)))
     best, cand = scored[0]
     if len(scored) > 1:
@@ -555,7 +560,8 @@ def decide(record: Profile, candidates: Sequence[Profile]) -> Decision:
                 [f"{len(scored)} works fit equally well"] + best.reasons,
                 [s[1].id for s in scored],
             )  # fmt: skip
-    return Decision("matched", cand.id, best.score, best.reasons, [s[1].id for s in scored])
+    return Decision("matched", cand.id, best.score, best.reasons, [s[1].id for s in scored],
+                    weak=best.needs_unique)  # fmt: skip
 
 
 # ------------------------------------------------------------------------------ references

@@ -174,7 +174,9 @@ def test_year_and_runtime_need_no_rival() -> None:
     one = film("1", "Heat", 1995, runtime=168)
     assert decide(record, [one]).outcome == "matched"
     two = film("2", "Heat", 1995, runtime=172)
-    assert decide(record, [one, two]).outcome == "new"
+    d = decide(record, [one, two])  # a rival: not guessed, and not started as a duplicate work
+    assert (d.outcome, d.candidates) == ("ambiguous", ["1", "2"])
+    assert decide(record, [one]).weak  # a match that a later rival must reopen
 
 
 def test_decisions_record_reasons_for_new_works() -> None:

@@ -201,7 +201,7 @@ def test_changed_page_updates_record_and_keeps_what_changed(
     scraped_demo: list[Any], sqlite_url: str
 ) -> None:
     run_pipeline(scraped_demo, sqlite_url)
-    changed = [i.model_copy(update={"runtime": "1h 52m"}) if getattr(i, "url", "").endswith("heat-1995.html")
+    changed = [i.model_copy(update={"runtime": "2h 51m"}) if getattr(i, "url", "").endswith("heat-1995.html")
                and i.type == "film" and i.site == "cinepedia" else i for i in scraped_demo]  # fmt: skip
     stats = run_pipeline(changed, sqlite_url)
     assert stats["filmagg/stored/updated"] == 1
@@ -382,3 +382,29 @@ def test_tricky_catalog_in_any_order_gives_the_same_works(tmp_path: Any, seed: i
         assert (
             s.exec(select(func.count()).select_from(Work)).one() == 40
         )  # no split, no wrong merge
+
+
+def test_a_rival_arriving_later_revisits_a_weak_match(tmp_path: Any) -> None:
+    """A record matched on title + year + runtime only because no rival existed is decided
+    again when a rival arrives in a later crawl: both crawl orders give the same catalog."""
+    from pipelines.records import ScrapedCredit, ScrapedFilm
+
+    def film(site: str, director: str | None) -> ScrapedFilm:
+        credits = [ScrapedCredit(name=director, role="director")] if director else []
+        return ScrapedFilm(site=site, url=f"http://{site}.example/harbour", title="Harbour", year="1971",
+                           runtime="95", credits=credits)  # fmt: skip
+
+    first, rival, thin = film("a", "Ann Director"), film("b", "Bo Director"), film("c", None)
+    early = f"sqlite:///{tmp_path / 'early.db'}"
+    run_pipeline([first, thin], early)  # the thin record matches "first": no rival yet
+    run_pipeline([rival], early)  # a rival with the same title, year and runtime arrives
+    late = f"sqlite:///{tmp_path / 'late.db'}"
+    run_pipeline([first, rival], late)
+    run_pipeline([thin], late)
+    assert partition(early) == partition(late)
+    with Session(get_engine(early)) as s:
+        sr = s.exec(select(SourceRecord).where(SourceRecord.site == "c")).one()
+        assert sr.work_id is None
+        assert s.exec(select(Flag.kind).where(Flag.source_record_id == sr.id)).all() == [
+            "ambiguous_match"
+        ]

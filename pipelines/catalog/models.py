@@ -113,6 +113,7 @@ class MatchDecision(SQLModel, table=True):
     work_id: int | None = Field(default=None, foreign_key="work.id", index=True)
     score: float = 0.0
     outcome: str  # matched | new | ambiguous | unresolved
+    weak: bool = Field(default=False, index=True)  # matched only for want of a rival
     reasons: list | None = _json()
     candidates: list | None = _json()
     decided_at: datetime = Field(default_factory=utcnow)

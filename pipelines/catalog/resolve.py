@@ -419,7 +419,7 @@ def _clear_record(session: Session, sr: SourceRecord) -> None:
 def _save_decision(session: Session, sr: SourceRecord, d: Decision, work_id: int | None) -> None:
     row = session.exec(select(MatchDecision).where(MatchDecision.source_record_id == sr.id)).first()
     row = row or MatchDecision(source_record_id=sr.id, outcome=d.outcome)  # type: ignore[arg-type]
-    row.work_id, row.score, row.outcome = work_id, d.score, d.outcome
+    row.work_id, row.score, row.outcome, row.weak = work_id, d.score, d.outcome, d.weak
     row.reasons, row.candidates, row.decided_at = d.reasons, d.candidates, utcnow()
     session.add(row)
 
@@ -455,9 +455,13 @@ def settle(session: Session, touched_works: set[int], touched_keys: set[str],
     refs = session.exec(select(SourceRecord).where(SourceRecord.type.in_(REFERENCE_TYPES), or_(*conds))
                         .order_by(SourceRecord.site, SourceRecord.url, SourceRecord.item_key)).all()  # fmt: skip
     film_conds = [SourceRecord.resolved.is_(False)]
-    if touched_keys:  # an unattached (ambiguous) film record may now have a rival or a match
+    if touched_keys:
+        # an unattached (ambiguous) record may now have a match; a record matched only for
+        # want of a rival (a weak decision) may now have one: both are decided again
+        weak = select(MatchDecision.source_record_id).where(MatchDecision.weak.is_(True))
         film_conds.append(
-            SourceRecord.work_id.is_(None) & SourceRecord.ref_key.in_(sorted(touched_keys))
+            SourceRecord.ref_key.in_(sorted(touched_keys))
+            & (SourceRecord.work_id.is_(None) | SourceRecord.id.in_(weak))
         )
     films = session.exec(select(SourceRecord).where(SourceRecord.type == "film", or_(*film_conds))
                          .order_by(SourceRecord.site, SourceRecord.url)).all()  # fmt: skip
