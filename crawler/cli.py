@@ -38,15 +38,17 @@ class CliError(Exception):
 # ------------------------------------------------------------------------------ helpers
 
 
-def _progress(label: str) -> Callable[[int, int], None]:
-    """A one-line progress counter on stderr (only on a terminal, so logs stay clean)."""
+def _progress(label: str) -> Callable[[int, int | None], None]:
+    """A one-line progress counter on stderr (only on a terminal, so logs stay clean);
+    ``total`` None when it is not known in advance (streamed exports)."""
     last = [0.0]
 
-    def tick(done: int, total: int) -> None:
+    def tick(done: int, total: int | None = None) -> None:
         now = time.monotonic()
         if sys.stderr.isatty() and (now - last[0] > 0.2 or done == total):
             last[0] = now
-            sys.stderr.write(f"\r{label}: {done}/{total}" + ("\n" if done == total else ""))
+            shown = f"{done}/{total}" if total is not None else f"{done} rows"
+            sys.stderr.write(f"\r{label}: {shown}" + ("\n" if done == total else ""))
             sys.stderr.flush()
 
     return tick
@@ -302,7 +304,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     tick = _progress(f"exporting {args.what}")
     with _session(args.db) as s, _output(args.out) as out:
-        n = export(s, args.what, args.format, out, progress=lambda n: tick(n, n))
+        n = export(s, args.what, args.format, out, progress=tick)
+        tick(n, n)  # the final count, and the line ends
     if args.out not in (None, "-"):
         print(f"wrote {n} {args.what} to {args.out}", file=sys.stderr)
     return 0

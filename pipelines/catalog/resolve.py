@@ -266,9 +266,8 @@ def check_synopsis(session: Session, sr: SourceRecord) -> Flag | None:
     synopsis = (sr.data or {}).get("synopsis")
     if not synopsis or sr.work_id is None:
         return None
-    phrases = name_phrases(synopsis)
-    pkeys = sorted({person_key(p) for p in phrases if " " in p} - {""})
-    ckeys = sorted({character_key(p) for p in phrases} - {""})
+    people, characters = synopsis_keys(synopsis)
+    pkeys, ckeys = sorted(people), sorted(characters)
     hits: dict[int, dict[str, set[str]]] = defaultdict(
         lambda: {"people": set(), "characters": set()}
     )
@@ -305,12 +304,18 @@ def check_synopsis(session: Session, sr: SourceRecord) -> Flag | None:
     return _flag(session, sr, sr.work_id, "synopsis_conflict", detail, evidence)
 
 
-def mention_keys(synopsis: str) -> set[str]:
-    """The person and character keys a synopsis mentions (see ``Mention``)."""
+def synopsis_keys(synopsis: str) -> tuple[set[str], set[str]]:
+    """The person keys (multi-word names) and character keys a synopsis may mention."""
     phrases = name_phrases(synopsis)
-    keys = {f"p:{person_key(p)}" for p in phrases if " " in p}
-    keys |= {f"c:{character_key(p)}" for p in phrases}
-    return keys - {"p:", "c:"}
+    people = {person_key(p) for p in phrases if " " in p} - {""}
+    characters = {character_key(p) for p in phrases} - {""}
+    return people, characters
+
+
+def mention_keys(synopsis: str) -> set[str]:
+    """``synopsis_keys`` as ``Mention`` rows store them ("p:<key>", "c:<key>")."""
+    people, characters = synopsis_keys(synopsis)
+    return {f"p:{k}" for k in people} | {f"c:{k}" for k in characters}
 
 
 def records_mentioning(session: Session, work_ids: Iterable[int]) -> list[SourceRecord]:
@@ -362,11 +367,8 @@ def refresh_work(session: Session, work_id: int) -> Work | None:
         [f.get("original_title") for f in films if f.get("original_title")], None
     )
     years = [f["year"] for f in films if f.get("year")]
-    work.year = (
-        min(y for y, n in Counter(years).items() if n == max(Counter(years).values()))
-        if years
-        else None
-    )
+    counts = Counter(years)  # the most common year; on a tie, the earliest
+    work.year = min(y for y, n in counts.items() if n == max(counts.values())) if years else None
     kinds = [f.get("kind") for f in films if f.get("kind") and f["kind"] != Kind.unknown.value]
     work.kind = _most_common(kinds, Kind.unknown.value)
     runtimes = sorted(f["runtime_minutes"] for f in films if f.get("runtime_minutes"))
