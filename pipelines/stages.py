@@ -1,21 +1,34 @@
-"""The Scrapy item pipeline: a thin adapter over normalize -> validate -> store/resolve.
+"""The Scrapy item pipeline: a thin adapter over normalize -> validate -> stage -> resolve.
 
 Items are the scraped-record models of ``pipelines.records``; ``PageRejected`` items (empty,
 huge, undecodable or non-film pages, download errors) go straight to quarantine. Records are
-buffered and stored in batches of ``FILMAGG_BATCH_SIZE``, one transaction each; at close the
-run is settled (pending references resolved, text checks run) and recorded in ``crawl_run``.
+buffered and staged in batches (``FILMAGG_BATCH_SIZE``, or whatever is buffered after
+``FILMAGG_FLUSH_INTERVAL`` seconds), one transaction each, in a thread: the reactor never
+waits on the database. After each batch the pending records are resolved if no other process
+is resolving (it then resolves them); at close the pipeline waits its turn and resolves what
+is left, so a crawl that exits has its records resolved.
+
+The run is recorded in ``crawl_run`` with host and pid, kept alive by a heartbeat, and closed
+from Scrapy's ``spider_closed`` signal, which carries the real finish reason: Ctrl-C or SIGTERM
+flush the buffer and end ``interrupted``; records that could not be stored end ``degraded``.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections import Counter
+from collections.abc import Callable
 from typing import Any, Self
 
+from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
 from pipelines.catalog.db import get_engine
-from pipelines.catalog.store import Accepted, Catalog, Rejected
+from pipelines.catalog.runs import finish_run, heartbeat, run_status, start_run
+from pipelines.catalog.stage import Accepted, Rejected, Storable
+from pipelines.catalog.store import Catalog
 from pipelines.normalize import normalize
 from pipelines.records import PageRejected
 from pipelines.validate import Invalid, validate
@@ -57,29 +70,39 @@ def _inc(stats: StatsCollector | None, key: str) -> None:
 
 
 class CatalogPipeline:
-    """Stores every scraped record in the catalog named by ``FILMAGG_DB``."""
+    """Stages every scraped record in the catalog named by ``FILMAGG_DB`` and resolves it."""
 
-    def __init__(
-        self, db_url: str | None, batch_size: int = 200, crawler: Crawler | None = None
-    ) -> None:
+    def __init__(self, db_url: str | None, batch_size: int = 200, flush_interval: float = 5.0,
+                 heartbeat_interval: float = 30.0, crawler: Crawler | None = None) -> None:  # fmt: skip
         self.db_url = db_url
         self.batch_size = max(1, batch_size)
+        self.flush_interval = flush_interval
+        self.heartbeat_interval = heartbeat_interval
         self.crawler = crawler
-        self.buffer: list[Accepted | Rejected] = []
+        self.buffer: list[Storable] = []
+        self.buffered_since: float | None = None
         self.catalog: Catalog | None = None
         self.run_id: int | None = None
+        self._lock: Any = None  # a DeferredLock: one batch in flight per process
+        self._loop: Any = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         s = crawler.settings
-        return cls(db_url=s.get("FILMAGG_DB"), batch_size=s.getint("FILMAGG_BATCH_SIZE", 200),
-                   crawler=crawler)  # fmt: skip
+        pipeline = cls(db_url=s.get("FILMAGG_DB"), batch_size=s.getint("FILMAGG_BATCH_SIZE", 200),
+                       flush_interval=s.getfloat("FILMAGG_FLUSH_INTERVAL", 5.0),
+                       heartbeat_interval=s.getfloat("FILMAGG_HEARTBEAT_INTERVAL", 30.0),
+                       crawler=crawler)  # fmt: skip
+        crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        return pipeline
 
     @property
     def stats(self) -> StatsCollector | None:
         return self.crawler.stats if self.crawler else None
 
-    def open_spider(self) -> None:
+    # ---------------------------------------------------------------- the synchronous core
+
+    def open_run(self) -> None:
         self.catalog = Catalog(get_engine(self.db_url))
         spider = self.crawler.spider if self.crawler else None
         args = (
@@ -87,37 +110,117 @@ class CatalogPipeline:
             if spider
             else {}
         )
-        self.run_id = self.catalog.start_run(getattr(spider, "name", "?"), args)
+        self.run_id = start_run(self.catalog.engine, getattr(spider, "name", "?"), args)
+        if self.stats is not None:
+            self.stats.set_value("filmagg/run_id", self.run_id)
 
-    def process_item(self, item: Any) -> Any:
+    def accept(self, item: Any) -> list[Storable] | None:
+        """Buffer one item; returns the batch to store when the buffer is full."""
         storable = to_storable(item, self.stats)
         if storable is not None:
             self.buffer.append(storable)
-        if len(self.buffer) >= self.batch_size:
-            self.flush()
+            if self.buffered_since is None:
+                self.buffered_since = time.monotonic()
+        return self.drain() if len(self.buffer) >= self.batch_size else None
+
+    def drain(self, older_than: float | None = None) -> list[Storable]:
+        """Take what is buffered (only if buffered for ``older_than`` seconds, when given)."""
+        since = self.buffered_since
+        if older_than is not None and (since is None or time.monotonic() - since < older_than):
+            return []
+        batch, self.buffer, self.buffered_since = self.buffer, [], None
+        return batch
+
+    def store_batch(self, batch: list[Storable]) -> Counter[str]:
+        """Stage a batch, then resolve unless another process is resolving (thread-safe)."""
+        assert self.catalog is not None
+        counts = Counter({f"stored/{k}" if k not in {"store_failed", "lost"} else k: n
+                          for k, n in self.catalog.store(batch, self.run_id).items()})  # fmt: skip
+        logger.info("stored a batch of %d records: %s", len(batch), dict(counts))
+        return counts + self._resolve(wait=False)
+
+    def settle(self) -> Counter[str]:
+        """Resolve everything pending, waiting for the resolver lock (end of a run)."""
+        return self._resolve(wait=True)
+
+    def _resolve(self, wait: bool) -> Counter[str]:
+        assert self.catalog is not None
+        try:
+            done = self.catalog.resolve(wait=wait)
+        except Exception:  # records stay staged and pending: the next resolver pass takes them
+            logger.exception("resolving failed; the staged records stay pending")
+            return Counter({"resolve_failed": 1})
+        return Counter({f"resolve/{k}": n for k, n in (done or {}).items()})
+
+    def count(self, counts: Counter[str]) -> None:
+        for key, n in counts.items():
+            if self.stats is not None and n:
+                self.stats.inc_value(f"filmagg/{key}", n)
+
+    # ---------------------------------------------------------------- Scrapy's side
+
+    def open_spider(self) -> None:
+        from twisted.internet import reactor, task
+        from twisted.internet.defer import DeferredLock
+
+        self.open_run()
+        self._lock = DeferredLock()
+        if self.heartbeat_interval > 0 and reactor.running:  # type: ignore[attr-defined]
+            self._loop = task.LoopingCall(self._tick)
+            interval = min(self.heartbeat_interval, self.flush_interval or self.heartbeat_interval)
+            self._loop.start(interval, now=False).addErrback(
+                lambda f: logger.error("heartbeat stopped: %s", f.getErrorMessage())
+            )
+
+    async def process_item(self, item: Any) -> Any:
+        batch = self.accept(item)
+        if batch:
+            await self._in_thread(self.store_batch, batch)
         return item
 
-    def flush(self) -> None:
-        if not self.buffer or self.catalog is None:
-            return
-        batch, self.buffer = self.buffer, []
-        result = self.catalog.store(batch, self.run_id)
-        for outcome, n in result.counts.items():
-            _inc_by(self.stats, f"filmagg/stored/{outcome}", n)
-        logger.info("stored a batch of %d records: %s", len(batch), dict(result.counts))
+    async def close_spider(self) -> None:
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+        batch = self.drain()
+        if batch:
+            await self._in_thread(self.store_batch, batch)
+        await self._in_thread(self.settle)
 
-    def close_spider(self) -> None:
-        if self.catalog is None:
+    async def spider_closed(self, spider: Spider, reason: str) -> None:
+        """Close the run with Scrapy's real finish reason (set after the pipelines closed)."""
+        if self.catalog is None or self.run_id is None:
             return
-        self.flush()
-        counts = self.catalog.settle()
-        for key, n in counts.items():
-            _inc_by(self.stats, f"filmagg/settle/{key}", n)
         stats = self.stats.get_stats() if self.stats else {}
-        reason = stats.get("finish_reason", "finished")
-        self.catalog.finish_run(self.run_id, str(reason), stats)  # type: ignore[arg-type]
+        status = run_status(reason, stats)
+        if self.stats is not None:
+            self.stats.set_value("filmagg/run_status", status)
+        await self._in_thread(finish_run, self.catalog.engine, self.run_id, status, reason, stats)
+        logger.info("run #%s %s (%s)", self.run_id, status, reason)
 
+    def _tick(self) -> Any:
+        """Heartbeat; store what has waited ``flush_interval`` (a kill loses little)."""
+        batch = self.drain(older_than=self.flush_interval)
+        assert self.catalog is not None
 
-def _inc_by(stats: StatsCollector | None, key: str, n: int) -> None:
-    if stats is not None:
-        stats.inc_value(key, n)
+        def beat() -> Counter[str]:
+            heartbeat(self.catalog.engine, self.run_id)  # type: ignore[union-attr,arg-type]
+            return self.store_batch(batch) if batch else Counter()
+
+        return (
+            self._deferred(beat)
+            .addCallback(self.count)
+            .addErrback(lambda f: logger.warning("heartbeat failed: %s", f.getErrorMessage()))
+        )
+
+    def _deferred(self, fn: Callable[..., Any], *args: Any) -> Any:
+        from twisted.internet.threads import deferToThread
+
+        return self._lock.run(deferToThread, fn, *args)
+
+    async def _in_thread(self, fn: Callable[..., Any], *args: Any) -> Any:
+        from scrapy.utils.defer import maybe_deferred_to_future
+
+        result = await maybe_deferred_to_future(self._deferred(fn, *args))
+        if isinstance(result, Counter):
+            self.count(result)
+        return result

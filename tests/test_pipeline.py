@@ -24,10 +24,13 @@ def run_pipeline(items: list[Any], db_url: str, batch_size: int = 7) -> dict[str
     crawler = get_crawler(settings_dict={"FILMAGG_DB": db_url, "FILMAGG_BATCH_SIZE": batch_size})
     crawler.stats.open_spider()
     pipeline = CatalogPipeline.from_crawler(crawler)
-    pipeline.open_spider()
+    pipeline.open_run()
     for item in items:
-        pipeline.process_item(item)
-    pipeline.close_spider()
+        batch = pipeline.accept(item)
+        if batch:
+            pipeline.count(pipeline.store_batch(batch))
+    pipeline.count(pipeline.store_batch(pipeline.drain()))
+    pipeline.count(pipeline.settle())
     return crawler.stats.get_stats()
 
 

@@ -2,6 +2,10 @@
 
 The URL comes from ``--db`` or ``FILMAGG_DB`` (an SQLAlchemy URL); the default is the embedded
 SQLite file ``./filmagg.db``. PostgreSQL URLs (``postgresql://…``) use psycopg 3.
+
+On SQLite every transaction of the writing engine begins ``IMMEDIATE``: it takes the single
+writer's lock up front (waiting up to ``busy_timeout``) instead of failing when a read
+transaction later tries to write, so concurrent writers take turns and never deadlock.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from functools import cache
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
 from pipelines.catalog import models  # noqa: F401  (registers the tables)
 
@@ -40,28 +44,49 @@ def _normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+SQLITE_BUSY_TIMEOUT = 30  # seconds a writer waits for SQLite's lock before giving up
+
+
+def _create(url: str, writer: bool) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT},
+        )
+        event.listen(engine, "connect", _sqlite_connect)
+        begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
+        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql(begin))
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _error(url: str, exc: BaseException) -> CatalogError:
+    msg = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    return CatalogError(f"cannot open database {make_url(url).render_as_string()}: {msg}")
+
+
 @cache
 def get_engine(url: str | None = None) -> Engine:
-    """The engine for ``url`` with the schema created; raises ``CatalogError``."""
+    """The writing engine for ``url``, its schema created or upgraded to this filmagg's
+    (``pipelines.catalog.migrate``); raises ``CatalogError``."""
+    from pipelines.catalog.migrate import SchemaError, upgrade
+
     url = _normalize_url(database_url(url))
     try:
-        if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-            event.listen(engine, "connect", _sqlite_pragmas)
-        else:
-            engine = create_engine(url, pool_pre_ping=True)
-        SQLModel.metadata.create_all(engine)
+        engine = _create(url, writer=True)
+        upgrade(engine)
+    except SchemaError as exc:
+        raise CatalogError(str(exc)) from exc
     except (OperationalError, SQLAlchemyError, ModuleNotFoundError) as exc:
-        msg = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise CatalogError(
-            f"cannot open database {make_url(url).render_as_string()}: {msg}"
-        ) from exc
+        raise _error(url, exc) from exc
     return engine
 
 
 def open_readonly_engine(url: str | None = None) -> Engine:
-    """An engine for queries only: it does not create the schema, so a wrong path or an empty
-    database is reported, not silently created."""
+    """An engine for queries only: it neither creates nor upgrades the schema, so a wrong
+    path, an empty database or an older catalog is reported, not silently changed."""
+    from pipelines.catalog.migrate import current, head
+
     url = _normalize_url(database_url(url))
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):
@@ -69,17 +94,21 @@ def open_readonly_engine(url: str | None = None) -> Engine:
         if path not in {"", ":memory:"} and not os.path.exists(path):
             raise CatalogError(f"no database at {path} (run `filmagg demo` or a crawl first)")
     try:
-        engine = create_engine(url)
+        engine = _create(url, writer=False)
         with engine.connect() as conn:
             if "work" not in inspect(conn).get_table_names():
                 raise CatalogError(f"{parsed.render_as_string()} holds no filmagg catalog")
+            rev, target = current(conn), head()
     except SQLAlchemyError as exc:
-        msg = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        raise CatalogError(f"cannot open database {parsed.render_as_string()}: {msg}") from exc
+        raise _error(url, exc) from exc
+    if rev != target:
+        raise CatalogError(f"the catalog's schema is at revision {rev}, this filmagg needs {target}: "
+                           "run `filmagg db upgrade` first")  # fmt: skip
     return engine
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    dbapi_conn.isolation_level = None  # transactions are begun by the "begin" listener
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
@@ -88,7 +117,7 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
+def write_session(engine: Engine) -> Iterator[Session]:
     """One unit of work: committed on success, rolled back on any error."""
     session = Session(engine, expire_on_commit=False)
     try:

@@ -3,6 +3,8 @@ built only from records that ``pipelines.validate`` accepted.
 
 Derived rows (titles, credits, external ids, ratings, reviews, offers, quotes) carry the
 ``source_record_id`` they came from, so re-resolving a record replaces exactly its rows.
+The schema is owned by the Alembic revisions in ``pipelines/catalog/migrations``: a change
+here needs a revision there (``tests/test_migrations.py`` compares the two).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ def _json(**kw: Any) -> Any:
 
 
 class Work(SQLModel, table=True):
+    # Ids are handed out by the resolver (max of work and work_alias ids + 1), never reused.
     id: int | None = Field(default=None, primary_key=True)
     title: str = Field(index=True)
     original_title: str | None = None
@@ -75,6 +78,17 @@ class Credit(SQLModel, table=True):
     order: int = 0
 
 
+class WorkAlias(SQLModel, table=True):
+    """A work id that no longer names a work of its own: merged into ``work_id``, or dissolved
+    (``work_id`` None) when its records stopped forming a work. Ids are never reused."""
+
+    __tablename__ = "work_alias"
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    work_id: int | None = Field(default=None, index=True)
+    reason: str  # merged | dissolved
+    at: datetime = Field(default_factory=utcnow)
+
+
 class CrawlRun(SQLModel, table=True):
     __tablename__ = "crawl_run"
     id: int | None = Field(default=None, primary_key=True)
@@ -82,7 +96,12 @@ class CrawlRun(SQLModel, table=True):
     args: dict | None = _json()
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
-    status: str = "running"
+    # running | finished | failed | interrupted | degraded | abandoned (see pipelines.catalog.runs)
+    status: str = Field(default="running", index=True)
+    finish_reason: str | None = None  # Scrapy's own finish reason ("finished", "shutdown", ...)
+    host: str | None = None
+    pid: int | None = None
+    heartbeat_at: datetime | None = None
     stats: dict | None = _json()
 
 
@@ -97,13 +116,25 @@ class SourceRecord(SQLModel, table=True):
     raw: dict | None = _json()
     data: dict | None = _json()
     content_hash: str
-    ref_key: str | None = Field(default=None, index=True)  # title key a reference names
     first_seen: datetime = Field(default_factory=utcnow)
     last_seen: datetime = Field(default_factory=utcnow)
     crawl_run_id: int | None = Field(default=None, foreign_key="crawl_run.id")
     work_id: int | None = Field(default=None, foreign_key="work.id", index=True)
-    resolved: bool = Field(default=False, index=True)
+    resolved: bool = Field(default=False, index=True)  # False: staged, waiting for the resolver
     changes: list | None = _json()  # [{at, fields}] of earlier versions
+
+
+class RecordKey(SQLModel, table=True):
+    """The keys a record was last resolved under (``pipelines.catalog.keys``). Film records'
+    keys link them into components, the units the resolver recomputes; a reference's keys say
+    which works it looks up, so it is decided again when those change."""
+
+    __tablename__ = "record_key"
+    __table_args__ = (Index("ix_record_key_key", "key", "film"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source_record_id: int = Field(foreign_key="source_record.id", index=True)
+    key: str
+    film: bool  # True for a film record's blocking key, False for a reference's lookup key
 
 
 class MatchDecision(SQLModel, table=True):

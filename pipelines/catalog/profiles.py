@@ -1,4 +1,4 @@
-"""Identity profiles built from records and from stored works, and candidate blocking."""
+"""Stored works as identity sees them (for references), and the title rows films give."""
 
 from __future__ import annotations
 
@@ -8,29 +8,8 @@ from collections.abc import Iterable
 from sqlmodel import Session, select
 
 from pipelines.catalog.models import Credit, ExternalId, Person, Work, WorkTitle
-from pipelines.identity import Profile, WorkFacts, person_key, title_variants
+from pipelines.identity import Profile, WorkFacts, title_variants
 from pipelines.records import Film, Kind
-
-
-def film_profile(film: Film, pid: str) -> Profile:
-    titles = [film.title]
-    if film.original_title:
-        titles.append(film.original_title)
-    titles += [t.title for t in film.titles if t.title not in titles]
-    return Profile(
-        id=pid,
-        titles=titles,
-        year=film.year,
-        kind=film.kind,
-        runtime=film.runtime_minutes,
-        directors=film.directors,
-        cast=[c.name for c in film.cast],
-        people=[c.name for c in film.credits if c.role not in {"director", "cast"}],
-        characters=[c.character for c in film.cast if c.character],
-        external_ids=dict(film.external_ids),
-        season=film.season,
-        episode=film.episode,
-    )
 
 
 def title_rows(work_id: int, record_id: int | None, film: Film) -> list[WorkTitle]:
@@ -52,24 +31,12 @@ def title_rows(work_id: int, record_id: int | None, film: Film) -> list[WorkTitl
     return rows
 
 
-def candidate_work_ids(session: Session, keys: Iterable[str], ids: dict[str, str],
-                       year: int | None = None, directors: Iterable[str] = ()) -> set[int]:  # fmt: skip
-    """Works sharing a title key or an external id with the record, or, for a record whose
-    title may be missing or foreign, a director in the same year (blocking: indexed lookups,
-    never a scan)."""
-    found: set[int] = set()
+def candidate_work_ids(session: Session, keys: Iterable[str]) -> set[int]:
+    """Works known under one of these title keys (an indexed lookup, never a scan)."""
     keys = sorted(set(keys))
-    if keys:
-        found |= set(session.exec(select(WorkTitle.work_id).where(WorkTitle.key.in_(keys))).all())
-    for ns, value in sorted(ids.items()):
-        found |= set(session.exec(select(ExternalId.work_id).where(
-            ExternalId.namespace == ns, ExternalId.value == value)).all())  # fmt: skip
-    person_keys = sorted({person_key(d) for d in directors} - {""})
-    if year and person_keys:
-        found |= set(session.exec(
-            select(Credit.work_id).join(Person, Person.id == Credit.person_id).join(Work, Work.id == Credit.work_id)
-            .where(Person.key.in_(person_keys), Credit.role == "director", Work.year == year)).all())  # fmt: skip
-    return found
+    if not keys:
+        return set()
+    return set(session.exec(select(WorkTitle.work_id).where(WorkTitle.key.in_(keys))).all())
 
 
 def work_facts(session: Session, work_ids: Iterable[int]) -> dict[int, WorkFacts]:

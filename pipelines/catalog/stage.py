@@ -1,0 +1,216 @@
+"""Staging: records stored durably, before and apart from resolution.
+
+A record is keyed by (site, url, type, item_key). Storing the same content again only moves
+``last_seen``; changed content replaces the payload, remembers which fields changed and marks
+the record pending for the resolver. Rejected records go to quarantine with every reason; a
+repeat of the same rejection bumps ``times_seen``.
+
+Every write is safe against other processes staging the same records at the same moment:
+inserts are ``ON CONFLICT DO NOTHING`` followed by a re-read, and an update applies only to
+the version it was computed from (``content_hash`` compared in the ``WHERE``), else it is
+computed again from the version that won.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session
+
+from pipelines.catalog.models import Offer, Quarantine, SourceRecord, utcnow
+from pipelines.normalize import fold
+from pipelines.records import Record
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A validated record with the raw payload it came from."""
+
+    record: Record
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record (or page) that failed: stored in quarantine, never dropped."""
+
+    site: str
+    url: str
+    record_type: str
+    reason: str
+    errors: list[dict[str, Any]]
+    raw: dict[str, Any] | None = None
+
+
+Storable = Accepted | Rejected
+
+
+def item_key(data: dict[str, Any]) -> str:
+    """What tells apart several records of one type on one page."""
+    if data["type"] == "offer":
+        parts = (
+            data.get("provider"),
+            data.get("country"),
+            data.get("monetization"),
+            data.get("quality"),
+        )
+        return "|".join(fold(p or "") for p in parts)
+    if data["type"] == "quote":
+        text = "\n".join(f"{line.get('speaker') or ''}: {line['text']}" for line in data["lines"])
+        return hashlib.sha1(text.encode()).hexdigest()[:16]
+    if data["type"] == "rating":
+        return data["rating"]["source"]
+    if data["type"] == "review":  # a critic list holds many reviews at one URL
+        who = "|".join(str(data.get(k) or "") for k in ("author", "published_at", "title"))
+        rating = (data.get("rating") or {}).get("source") or ""
+        return (
+            hashlib.sha1(f"{who}|{rating}".encode()).hexdigest()[:16]
+            if who.strip("|") or rating
+            else ""
+        )
+    return ""
+
+
+def content_hash(data: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def stage(session: Session, items: list[Storable], run_id: int | None) -> Counter[str]:
+    """Stage one batch in the session's transaction; returns counts by outcome (new, updated,
+    unchanged, quarantined, quarantined_again)."""
+    counts: Counter[str] = Counter()
+    for item in items:
+        if isinstance(item, Rejected):
+            counts[quarantine(session, item, run_id)] += 1
+        else:
+            counts[_upsert(session, item, run_id)] += 1
+    return counts
+
+
+def _upsert(session: Session, item: Accepted, run_id: int | None) -> str:
+    data = item.record.model_dump(mode="json")
+    key = (data["site"], data["url"], data["type"], item_key(data))
+    digest = content_hash(data)
+    now = utcnow()
+    while True:
+        row = _find(session, key)
+        if row is None:
+            if _insert(session, key, item.raw, data, digest, run_id, now):
+                return "new"
+            continue  # another process inserted it first: compare with what it stored
+        rid, old_hash, old_data, changes = row
+        if old_hash == digest:
+            session.execute(
+                update(SourceRecord).where(SourceRecord.id == rid).values(last_seen=now)
+            )
+            if data["type"] == "offer":
+                session.execute(
+                    update(Offer).where(Offer.source_record_id == rid).values(last_seen=now)
+                )
+            return "unchanged"
+        old_data = old_data or {}
+        changed = sorted(k for k in set(data) | set(old_data) if data.get(k) != old_data.get(k))
+        done = session.execute(
+            update(SourceRecord)
+            .where(SourceRecord.id == rid, SourceRecord.content_hash == old_hash)
+            .values(
+                raw=item.raw,
+                data=data,
+                content_hash=digest,
+                last_seen=now,
+                crawl_run_id=run_id,
+                resolved=False,
+                changes=[
+                    *(changes or []),
+                    {"at": now.isoformat(), "fields": changed, "previous_hash": old_hash},
+                ],
+            )  # fmt: skip
+        )
+        if done.rowcount == 1:  # type: ignore[attr-defined]
+            return "updated"
+        # another process changed it meanwhile: compare with its version
+
+
+def _find(session: Session, key: tuple[str, str, str, str]) -> Any:
+    site, url, type_, ikey = key
+    return session.execute(
+        select(
+            SourceRecord.id, SourceRecord.content_hash, SourceRecord.data, SourceRecord.changes
+        ).where(
+            SourceRecord.site == site,
+            SourceRecord.url == url,
+            SourceRecord.type == type_,
+            SourceRecord.item_key == ikey,
+        )  # fmt: skip
+    ).first()
+
+
+def _insert_stmt(session: Session) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert
+
+
+def _insert(session: Session, key: tuple[str, str, str, str], raw: dict[str, Any],
+            data: dict[str, Any], digest: str, run_id: int | None, now: Any) -> bool:  # fmt: skip
+    site, url, type_, ikey = key
+    stmt = (
+        _insert_stmt(session)(SourceRecord)
+        .values(
+            site=site,
+            url=url,
+            type=type_,
+            item_key=ikey,
+            raw=raw,
+            data=data,
+            content_hash=digest,
+            first_seen=now,
+            last_seen=now,
+            crawl_run_id=run_id,
+            resolved=False,
+        )  # fmt: skip
+        .on_conflict_do_nothing(index_elements=["site", "url", "type", "item_key"])
+    )
+    return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
+
+
+def quarantine(session: Session, item: Rejected, run_id: int | None) -> str:
+    """Quarantine a rejected record or page; a repeat bumps ``times_seen``."""
+    where = (Quarantine.site == item.site, Quarantine.url == item.url,
+             Quarantine.record_type == item.record_type, Quarantine.reason == item.reason)  # fmt: skip
+    now = utcnow()
+    seen = session.execute(select(Quarantine.id).where(*where)).first()
+    stmt = (
+        _insert_stmt(session)(Quarantine).values(
+            site=item.site,
+            url=item.url,
+            record_type=item.record_type,
+            reason=item.reason,
+            raw=item.raw,
+            errors=item.errors,
+            crawl_run_id=run_id,
+            at=now,
+            last_seen=now,
+            times_seen=1,
+        )  # fmt: skip
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["site", "url", "record_type", "reason"],
+        set_={
+            "times_seen": Quarantine.times_seen + 1,
+            "last_seen": now,
+            "errors": item.errors,
+            "raw": item.raw,
+            "crawl_run_id": run_id,
+        },  # fmt: skip
+    )
+    session.execute(stmt)
+    return "quarantined_again" if seen else "quarantined"
+
+
+__all__ = ["Accepted", "Rejected", "Storable", "content_hash", "item_key", "quarantine", "stage"]
