@@ -129,15 +129,18 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     reason = stats.get("finish_reason")
     fetched = stats.get("response_received_count", 0)
     stored = {k.rsplit("/", 1)[-1]: v for k, v in stats.items() if k.startswith("filmagg/stored/")}
-    print(
-        f"{args.spider}: {fetched} pages, records {stored or '{}'}, finish reason {reason}",
-        file=sys.stderr,
-    )
-    if reason != "finished" or not fetched:
-        print(
-            f"filmagg: crawl failed ({'no page could be fetched' if not fetched else reason})",
-            file=sys.stderr,
-        )
+    status = stats.get("filmagg/run_status", "failed")
+    run = stats.get("filmagg/run_id")
+    print(f"{args.spider}: run #{run} {status}: {fetched} pages, records {stored or '{}'}, "
+          f"finish reason {reason}", file=sys.stderr)  # fmt: skip
+    if status != "finished":
+        why = {
+            "interrupted": "interrupted",
+            "degraded": f"{stats.get('filmagg/store_failed', 0)} record(s) could not be stored "
+            f"(quarantined as store_error), {stats.get('filmagg/lost', 0)} lost, "
+            f"{stats.get('filmagg/resolve_failed', 0)} resolver failure(s)",
+        }.get(status, "no page could be fetched" if not fetched else str(reason))
+        print(f"filmagg: crawl {status} ({why})", file=sys.stderr)
         return 1
     return 0
 
@@ -234,7 +237,7 @@ def cmd_parse(args: argparse.Namespace) -> int:
 
 
 def cmd_works(args: argparse.Namespace) -> int:
-    from pipelines.catalog.queries import search_works, work_detail
+    from pipelines.catalog.queries import alias_of, search_works, work_detail
 
     with _session(args.db) as s:
         if args.works_cmd == "search":
@@ -249,7 +252,17 @@ def cmd_works(args: argparse.Namespace) -> int:
             return 0
         work = work_detail(s, args.id)
         if work is None:
-            raise CliError(f"no work with id {args.id}")
+            alias = alias_of(s, args.id)
+            if alias is None:
+                raise CliError(f"no work with id {args.id}")
+            if alias.work_id is None:
+                raise CliError(f"work #{args.id} was dissolved: its records no longer make a work "
+                               "of their own (see `filmagg export records`)")  # fmt: skip
+            work = work_detail(s, alias.work_id)
+            assert work is not None
+            work = {"requested_id": args.id, "merged_into": alias.work_id, **work}
+            if not args.json:
+                print(f"#{args.id} was merged into #{alias.work_id}")
         if args.json:
             print(json.dumps(work, ensure_ascii=False, indent=2))
         else:
@@ -355,15 +368,46 @@ def _print_table(columns: list[str], rows: list[tuple[Any, ...]]) -> None:
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
+    from pipelines.catalog.runs import reap_abandoned
     from pipelines.catalog.store import Catalog
 
-    catalog = Catalog(get_engine(args.db))
-    counts = (
-        catalog.rebuild(_progress("resolving"))
-        if args.rebuild
-        else catalog.settle(_progress("resolving"))
-    )
-    print(json.dumps(counts, sort_keys=True))
+    engine = get_engine(args.db)
+    reap_abandoned(engine)
+    catalog = Catalog(engine)
+    tick = _progress("resolving")
+    counts = catalog.rebuild(tick) if args.rebuild else catalog.resolve(True, tick)
+    print(json.dumps(dict(counts or {}), sort_keys=True))
+    return 0
+
+
+# ------------------------------------------------------------------------------ db
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from pipelines.catalog import migrate
+    from pipelines.catalog.db import normalize_url
+
+    url = normalize_url(database_url(args.db))
+    if args.db_cmd == "status":
+        path = make_url(url).database or ""
+        if url.startswith("sqlite") and path not in {"", ":memory:"} and not os.path.exists(path):
+            raise CliError(f"no database at {path}")
+        rev, head = migrate.status(create_engine(url))
+        state = "current" if rev == head else "empty" if rev is None else "needs upgrade"
+        print(f"schema revision {rev or '-'} (this filmagg: {head}): {state}")
+        return 0
+    engine = get_engine(url)  # upgrades under the schema lock; prints nothing by itself
+    rev, head = migrate.status(engine)
+    print(f"schema at revision {rev} (head {head})")
+    from pipelines.catalog.resolver import pending_count
+    from pipelines.catalog.store import Catalog
+
+    if pending_count(engine):
+        counts = Catalog(engine).resolve(True, _progress("resolving records the upgrade reopened"))
+        print(json.dumps(dict(counts or {}), sort_keys=True))
     return 0
 
 
@@ -448,7 +492,7 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser(
         "export", parents=[db], help="stream works, reviews, offers, records or flags"
     )
-    e.add_argument("what", choices=["works", "reviews", "offers", "records", "flags"])
+    e.add_argument("what", choices=["works", "aliases", "reviews", "offers", "records", "flags"])
     e.add_argument("--format", choices=["csv", "json", "jsonl"], default="jsonl")
     e.add_argument("--out", metavar="PATH", help="output file (default: stdout)")
     e.set_defaults(func=cmd_export)
@@ -463,6 +507,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--rebuild", action="store_true", help="recompute every decision from scratch")
     r.set_defaults(func=cmd_resolve)
+
+    dbp = sub.add_parser("db", help="the catalog's schema: status, upgrade")
+    dbsub = dbp.add_subparsers(dest="db_cmd", required=True, metavar="status|upgrade")
+    dbsub.add_parser("status", parents=[db], help="the catalog's schema revision")
+    dbsub.add_parser("upgrade", parents=[db],
+                     help="migrate the catalog to this filmagg's schema (crawls do it themselves)")  # fmt: skip
+    dbp.set_defaults(func=cmd_db)
 
     m = sub.add_parser("match", help="link two film tables one-to-one with the identity rules")
     m.add_argument("left", metavar="LEFT.csv")

@@ -20,6 +20,27 @@ DEMO_BASE = "http://127.0.0.1:8157/"
 DEMO_SITES = ("cinepedia", "streamfinder", "reelreviews")
 
 
+def run_pipeline(items: list[Any], db_url: str, batch_size: int = 7) -> dict[str, Any]:
+    """One crawl run's worth of items through the real item pipeline, without a reactor: the
+    same buffering, staging, per-batch resolution and settling ``CatalogPipeline`` does in a
+    crawl (there in a thread), in this thread."""
+    from scrapy.utils.test import get_crawler
+
+    from pipelines.stages import CatalogPipeline
+
+    crawler = get_crawler(settings_dict={"FILMAGG_DB": db_url, "FILMAGG_BATCH_SIZE": batch_size})
+    crawler.stats.open_spider()
+    pipeline = CatalogPipeline.from_crawler(crawler)
+    pipeline.open_run()
+    for item in items:
+        batch = pipeline.accept(item)
+        if batch:
+            pipeline.count(pipeline.store_batch(batch))
+    pipeline.count(pipeline.store_batch(pipeline.drain()))
+    pipeline.count(pipeline.settle())
+    return crawler.stats.get_stats()
+
+
 def demo_items(sites: tuple[str, ...] = DEMO_SITES) -> list[Any]:
     """Every item the demo spiders would yield, without a reactor: each page of each demo site
     through the same ``page_records`` adapter the spider uses."""

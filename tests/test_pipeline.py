@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from scrapy.http import HtmlResponse
-from scrapy.utils.test import get_crawler
 from sqlmodel import Session, func, select
 
 from crawler.sites import all_sites
@@ -17,21 +16,7 @@ from pipelines.catalog.db import get_engine
 from pipelines.catalog.models import Flag, Quarantine, SourceRecord, Work
 from pipelines.catalog.queries import iter_works, summary, work_detail
 from pipelines.catalog.store import Catalog
-from pipelines.stages import CatalogPipeline
-
-
-def run_pipeline(items: list[Any], db_url: str, batch_size: int = 7) -> dict[str, Any]:
-    crawler = get_crawler(settings_dict={"FILMAGG_DB": db_url, "FILMAGG_BATCH_SIZE": batch_size})
-    crawler.stats.open_spider()
-    pipeline = CatalogPipeline.from_crawler(crawler)
-    pipeline.open_run()
-    for item in items:
-        batch = pipeline.accept(item)
-        if batch:
-            pipeline.count(pipeline.store_batch(batch))
-    pipeline.count(pipeline.store_batch(pipeline.drain()))
-    pipeline.count(pipeline.settle())
-    return crawler.stats.get_stats()
+from tests.conftest import run_pipeline
 
 
 def works_by_title(db_url: str) -> dict[tuple[str, int | None], dict[str, Any]]:

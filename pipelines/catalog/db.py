@@ -33,7 +33,7 @@ def database_url(url: str | None = None) -> str:
     return url or os.environ.get("FILMAGG_DB") or DEFAULT_DB
 
 
-def _normalize_url(url: str) -> str:
+def normalize_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -71,7 +71,7 @@ def get_engine(url: str | None = None) -> Engine:
     (``pipelines.catalog.migrate``); raises ``CatalogError``."""
     from pipelines.catalog.migrate import SchemaError, upgrade
 
-    url = _normalize_url(database_url(url))
+    url = normalize_url(database_url(url))
     try:
         engine = _create(url, writer=True)
         upgrade(engine)
@@ -87,7 +87,7 @@ def open_readonly_engine(url: str | None = None) -> Engine:
     path, an empty database or an older catalog is reported, not silently changed."""
     from pipelines.catalog.migrate import current, head
 
-    url = _normalize_url(database_url(url))
+    url = normalize_url(database_url(url))
     parsed = make_url(url)
     if parsed.drivername.startswith("sqlite"):
         path = parsed.database or ""

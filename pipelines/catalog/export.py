@@ -13,7 +13,15 @@ from typing import Any, TextIO
 
 from sqlmodel import Session, select
 
-from pipelines.catalog.models import Flag, MatchDecision, Offer, Review, SourceRecord, Work
+from pipelines.catalog.models import (
+    Flag,
+    MatchDecision,
+    Offer,
+    Review,
+    SourceRecord,
+    Work,
+    WorkAlias,
+)
 from pipelines.catalog.queries import iter_works
 
 CHUNK = 500
@@ -102,8 +110,14 @@ def _flags(session: Session) -> Iterator[dict[str, Any]]:
                "detail": f.detail, "evidence": f.evidence}  # fmt: skip
 
 
+def _aliases(session: Session) -> Iterator[dict[str, Any]]:
+    for a in _chunked(session, select(WorkAlias).order_by(WorkAlias.id)):
+        yield {"id": a.id, "merged_into": a.work_id, "reason": a.reason, "at": a.at.isoformat()}
+
+
 SOURCES: dict[str, Callable[[Session], Iterator[dict[str, Any]]]] = {
     "works": iter_works,
+    "aliases": _aliases,
     "reviews": _reviews,
     "offers": _offers,
     "records": _records,

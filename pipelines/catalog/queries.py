@@ -26,6 +26,7 @@ from pipelines.catalog.models import (
     Review,
     SourceRecord,
     Work,
+    WorkAlias,
     WorkTitle,
 )
 from pipelines.identity import title_key
@@ -74,6 +75,10 @@ def works_by_ids(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
         entry = {"site": sr.site, "url": sr.url, "type": sr.type}
         if entry not in sources[sr.work_id]:
             sources[sr.work_id].append(entry)
+    merged: dict[int, list[int]] = defaultdict(list)
+    for alias, wid in session.exec(select(WorkAlias.id, WorkAlias.work_id)
+                                   .where(WorkAlias.work_id.in_(ids)).order_by(WorkAlias.id)).all():  # fmt: skip
+        merged[wid].append(alias)  # type: ignore[index]
     flags: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for f, url in session.exec(select(Flag, SourceRecord.url).join(SourceRecord, SourceRecord.id == Flag.source_record_id, isouter=True)
                                .where(Flag.work_id.in_(ids)).order_by(Flag.id)).all():  # fmt: skip
@@ -89,6 +94,7 @@ def works_by_ids(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
             "directors": directors[wid], "writers": writers[wid], "cast": cast[wid],
             "titles": titles[wid], "external_ids": ext[wid], "ratings": ratings[wid],
             "synopsis": w.synopsis, "sources": sources[wid], "flags": flags[wid],
+            "merged_ids": merged[wid],
         })  # fmt: skip
     return out
 
@@ -121,6 +127,11 @@ def search_works(session: Session, text: str, year: int | None = None, kind: str
         best[wid] = max(best.get(wid, 0.0), fuzz.ratio(key, tkey))
     ranked = sorted(best, key=lambda w: (-best[w], w))[:limit]
     return works_by_ids(session, ranked)
+
+
+def alias_of(session: Session, work_id: int) -> WorkAlias | None:
+    """What became of a retired work id: merged into another work, or dissolved."""
+    return session.get(WorkAlias, work_id)
 
 
 def work_detail(session: Session, work_id: int) -> dict[str, Any] | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func
 from sqlmodel import Session, select
 
 from pipelines.catalog.models import (
@@ -155,12 +155,24 @@ def add_flag(session: Session, record_id: int | None, work_id: int | None, kind:
 
 
 def describe_works(session: Session, ids: list[str]) -> list[dict[str, Any]]:
-    """Candidate works as flags show them (id, title, year, kind)."""
-    works = {
-        w.id: w for w in session.exec(select(Work).where(Work.id.in_([int(i) for i in ids]))).all()
-    }
+    """Candidate works as flags show them (id, title, year, kind), in ``work_anchors`` order."""
+    wanted = [int(i) for i in ids]
+    works = {w.id: w for w in session.exec(select(Work).where(Work.id.in_(wanted))).all()}
+    anchors = work_anchors(session, list(works))
     return [
         {"work_id": w.id, "title": w.title, "year": w.year, "kind": w.kind}
-        for w in (works.get(int(i)) for i in ids)
-        if w is not None
+        for w in sorted(works.values(), key=lambda w: anchors.get(w.id, ""))  # type: ignore[arg-type]
     ]
+
+
+def work_anchors(session: Session, work_ids: list[int]) -> dict[int, str]:
+    """Each work's first film record ("site url"): an order of works that depends on what
+    they hold, not on the ids they happened to get."""
+    if not work_ids:
+        return {}
+    rows = session.exec(
+        select(SourceRecord.work_id, func.min(SourceRecord.site + " " + SourceRecord.url))
+        .where(SourceRecord.work_id.in_(work_ids), SourceRecord.type == "film")
+        .group_by(SourceRecord.work_id)
+    ).all()
+    return {wid: anchor for wid, anchor in rows}  # type: ignore[misc]

@@ -116,7 +116,7 @@ def _upsert(session: Session, item: Accepted, run_id: int | None) -> str:
             return "unchanged"
         old_data = old_data or {}
         changed = sorted(k for k in set(data) | set(old_data) if data.get(k) != old_data.get(k))
-        done = session.execute(
+        won = session.execute(
             update(SourceRecord)
             .where(SourceRecord.id == rid, SourceRecord.content_hash == old_hash)
             .values(
@@ -130,9 +130,10 @@ def _upsert(session: Session, item: Accepted, run_id: int | None) -> str:
                     *(changes or []),
                     {"at": now.isoformat(), "fields": changed, "previous_hash": old_hash},
                 ],
-            )  # fmt: skip
-        )
-        if done.rowcount == 1:  # type: ignore[attr-defined]
+            )
+            .returning(SourceRecord.id)
+        ).first()
+        if won is not None:
             return "updated"
         # another process changed it meanwhile: compare with its version
 
@@ -175,8 +176,9 @@ def _insert(session: Session, key: tuple[str, str, str, str], raw: dict[str, Any
             resolved=False,
         )  # fmt: skip
         .on_conflict_do_nothing(index_elements=["site", "url", "type", "item_key"])
+        .returning(SourceRecord.id)
     )
-    return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined]
+    return session.execute(stmt).first() is not None
 
 
 def quarantine(session: Session, item: Rejected, run_id: int | None) -> str:

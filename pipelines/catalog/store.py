@@ -10,6 +10,7 @@ stored) and ``lost`` (not even the quarantine row could be written) make the run
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import time
@@ -83,7 +84,7 @@ class Catalog:
         else:
             site, url, rtype, raw = item.site, item.url, item.record_type, item.raw
         logger.error("cannot store the %s record of %s: %s", rtype, url, message)
-        failed = Rejected(site=site, url=url, record_type=rtype, reason="store_error",
+        failed = Rejected(site=site, url=bounded_url(url), record_type=rtype, reason="store_error",
                           errors=[{"field": "", "error": "store_error", "message": message}],
                           raw=_printable(raw))  # fmt: skip
 
@@ -106,6 +107,13 @@ class Catalog:
 
     def rebuild(self, progress: Progress | None = None) -> Counter[str]:
         return with_retries(lambda: self.resolver.rebuild(progress), self.retries, "rebuilding")
+
+
+def bounded_url(url: str, limit: int = 1000) -> str:
+    """A URL short enough for an index entry (the full one stays in the raw payload)."""
+    if len(url) <= limit:
+        return url
+    return f"{url[: limit - 50]}…#sha1={hashlib.sha1(url.encode()).hexdigest()}"
 
 
 def _printable(raw: object) -> object:

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from pipelines.catalog.models import Credit, Flag, Mention, Person, SourceRecord, Work
-from pipelines.catalog.references import add_flag
+from pipelines.catalog.references import add_flag, work_anchors
 from pipelines.identity import character_key, name_phrases, person_key, years_in
 
 MIN_FOREIGN_MATCHES = 3
@@ -90,7 +90,9 @@ def check_synopsis(session: Session, sr: SourceRecord) -> bool:
     if not foreign:
         return False
     top = max(foreign.values())
-    best = _first_work([w for w, n in foreign.items() if n == top], session)
+    tied = [w for w, n in foreign.items() if n == top]
+    anchors = work_anchors(session, tied)
+    best = min(tied, key=lambda w: anchors.get(w, ""))
     other, work = session.get(Work, best), session.get(Work, sr.work_id)
     h = hits[best]
     years = sorted(
@@ -106,16 +108,3 @@ def check_synopsis(session: Session, sr: SourceRecord) -> bool:
                 "years": years, "own_matches": own_count}  # fmt: skip
     add_flag(session, sr.id, sr.work_id, "synopsis_conflict", detail, evidence)
     return True
-
-
-def _first_work(work_ids: list[int], session: Session) -> int:
-    """Of tied works, the one whose first film record (by site and URL) comes first: a choice
-    that does not depend on the ids works happened to get."""
-    if len(work_ids) == 1:
-        return work_ids[0]
-    firsts = session.exec(
-        select(SourceRecord.work_id, func.min(SourceRecord.site + " " + SourceRecord.url))
-        .where(SourceRecord.work_id.in_(work_ids), SourceRecord.type == "film")
-        .group_by(SourceRecord.work_id)
-    ).all()
-    return min(firsts, key=lambda t: (t[1], t[0]))[0]  # type: ignore[return-value]

@@ -1,0 +1,122 @@
+"""Migrations (issue 7): an old catalog is upgraded with every row kept, schema creation is
+race-free, and the Alembic revisions build exactly the schema the models describe."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect
+from sqlmodel import Session, SQLModel, select
+
+from pipelines.catalog import migrate
+from pipelines.catalog.db import get_engine
+from pipelines.catalog.models import SourceRecord, Work
+from pipelines.catalog.queries import search_works
+from pipelines.catalog.store import Catalog
+from tests.conftest import ROOT
+from tests.legacy import legacy_row_counts, load_legacy_postgres, load_legacy_sqlite, table_rows
+
+DROPPED = {"source_record": {"ref_key"}}  # columns revision 0003 removes
+REOPENED = {"source_record": {"resolved"}}  # marked pending, to be resolved under the new rules
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def legacy_catalog(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    if request.param == "sqlite":
+        load_legacy_sqlite(tmp_path / "old.db")
+        return "sqlite", f"sqlite:///{tmp_path / 'old.db'}"
+    url = request.getfixturevalue("postgres_url")
+    load_legacy_postgres(url)
+    return "postgres", url
+
+
+def _without(rows: list[dict[str, Any]], columns: set[str]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if k not in columns} for r in rows]
+
+
+def test_a_catalog_from_before_weak_is_upgraded_with_every_row_kept(
+    legacy_catalog: tuple[str, str],
+) -> None:
+    kind, url = legacy_catalog
+    counts = legacy_row_counts(kind)
+    before = {table: table_rows(url, table) for table in counts}
+    with create_engine(url.replace("postgresql://", "postgresql+psycopg://")).connect() as conn:
+        assert migrate.current(conn) == "0001"  # recognised by its tables: no version table
+
+    get_engine(url)  # what every crawl does: upgrade under the schema lock
+
+    for table, n in counts.items():
+        after = table_rows(url, table)
+        assert len(after) == n, table
+        skip = DROPPED.get(table, set()) | REOPENED.get(table, set())
+        new_columns = set(after[0]) - set(before[table][0]) if after else set()
+        assert _without(after, skip | new_columns) == _without(before[table], skip), table
+    decisions = table_rows(url, "match_decision")
+    assert {d["weak"] for d in decisions} == {False}
+    with Session(get_engine(url)) as s:
+        assert migrate.current(s.connection()) == migrate.head()
+        old_ids = {w.title + str(w.year): w.id for w in s.exec(select(Work)).all()}
+
+    # the upgrade reopened every record: resolving keeps the old work ids
+    Catalog(get_engine(url)).resolve()
+    with Session(get_engine(url)) as s:
+        assert s.exec(select(SourceRecord).where(SourceRecord.resolved.is_(False))).all() == []
+        (drama,) = search_works(s, "Leaving Las Vegas", year=1995)
+        assert drama["id"] == old_ids["Leaving Las Vegas1995"]
+        kept = {w.title + str(w.year): w.id for w in s.exec(select(Work)).all()}
+    assert kept == old_ids
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_revisions_build_the_schema_the_models_describe(
+    backend: str, request: pytest.FixtureRequest, sqlite_url: str
+) -> None:
+    url = sqlite_url if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    engine = get_engine(url)
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(ctx, SQLModel.metadata) == []
+
+
+def _filmagg(*args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "crawler.cli", *args], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_four_processes_creating_one_catalog_at_once(
+    backend: str, request: pytest.FixtureRequest, sqlite_url: str
+) -> None:
+    url = sqlite_url if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    procs = [_filmagg("db", "upgrade", "--db", url) for _ in range(4)]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    engine = get_engine(url)
+    with engine.connect() as conn:
+        assert migrate.current(conn) == migrate.head()
+        assert "record_key" in inspect(conn).get_table_names()
+
+
+def test_readers_refuse_an_old_catalog_and_say_how_to_upgrade(tmp_path: Path) -> None:
+    load_legacy_sqlite(tmp_path / "old.db")
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    done = _filmagg("works", "search", "vegas", "--db", url)
+    out, err = done.communicate(timeout=60)
+    assert done.returncode == 2
+    assert "filmagg db upgrade" in err and len(err.strip().splitlines()) == 1
+    status = _filmagg("db", "status", "--db", url)
+    out, _ = status.communicate(timeout=60)
+    assert "0001" in out and "needs upgrade" in out
