@@ -13,13 +13,11 @@ run's status after the re-run (``abandoned`` expected) and the same equality.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import random
 import signal
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,19 +28,9 @@ from tests import sitegen  # noqa: E402
 from tests.catalog_compare import (  # noqa: E402
     crawl_runs,
     duplicate_count,
-    fresh_postgres_database,
+    fresh_catalog,
     snapshot,
 )
-
-
-@contextlib.contextmanager
-def fresh_catalog(backend: str, folder: Path, name: str) -> Iterator[str]:
-    """A new catalog with no schema: an SQLite file, or a database on the PostgreSQL server."""
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / (name + '.db')}"
-    else:
-        with fresh_postgres_database() as url:
-            yield url
 
 
 def _run_status(db: str, pid: int) -> str:

@@ -45,10 +45,8 @@ def run(items: list[ScrapedFilm], db: str) -> float:
     crawler.stats.open_spider()
     pipeline = CatalogPipeline.from_crawler(crawler)
     t0 = time.perf_counter()
-    pipeline.open_spider()
-    for item in items:
-        pipeline.process_item(item)
-    pipeline.close_spider()
+    pipeline.open_run()
+    pipeline.ingest(items)
     return time.perf_counter() - t0
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Self
 
 from scrapy import Spider, signals
@@ -85,6 +85,7 @@ class CatalogPipeline:
         self.run_id: int | None = None
         self._lock: Any = None  # a DeferredLock: one batch in flight per process
         self._loop: Any = None
+        self._last_beat = 0.0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -152,6 +153,16 @@ class CatalogPipeline:
             return Counter({"resolve_failed": 1})
         return Counter({f"resolve/{k}": n for k, n in (done or {}).items()})
 
+    def ingest(self, items: Iterable[Any]) -> None:
+        """A whole run's items in this thread, as a crawl would pass them (buffering, staging,
+        per-batch and final resolution): for tests, benchmarks and imports without a reactor."""
+        for item in items:
+            batch = self.accept(item)
+            if batch:
+                self.count(self.store_batch(batch))
+        self.count(self.store_batch(self.drain()))
+        self.count(self.settle())
+
     def count(self, counts: Counter[str]) -> None:
         for key, n in counts.items():
             if self.stats is not None and n:
@@ -202,8 +213,15 @@ class CatalogPipeline:
         batch = self.drain(older_than=self.flush_interval)
         assert self.catalog is not None
 
+        beat_due = time.monotonic() - self._last_beat >= self.heartbeat_interval
+        if beat_due:
+            self._last_beat = time.monotonic()
+        if not batch and not beat_due:
+            return None
+
         def beat() -> Counter[str]:
-            heartbeat(self.catalog.engine, self.run_id)  # type: ignore[union-attr,arg-type]
+            if beat_due:
+                heartbeat(self.catalog.engine, self.run_id)  # type: ignore[union-attr,arg-type]
             return self.store_batch(batch) if batch else Counter()
 
         return (

@@ -430,3 +430,14 @@ def fresh_postgres_database(server_url: str | None = None) -> Iterator[str]:
         with contextlib.suppress(Exception), admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def fresh_catalog(backend: str, folder: Any, name: str) -> Iterator[str]:
+    """A new catalog with no schema: an SQLite file in ``folder``, or a new database on the
+    PostgreSQL server (dropped afterwards)."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / (name + '.db')}"
+    else:
+        with fresh_postgres_database() as url:
+            yield url

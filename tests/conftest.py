@@ -32,12 +32,7 @@ def run_pipeline(items: list[Any], db_url: str, batch_size: int = 7) -> dict[str
     crawler.stats.open_spider()
     pipeline = CatalogPipeline.from_crawler(crawler)
     pipeline.open_run()
-    for item in items:
-        batch = pipeline.accept(item)
-        if batch:
-            pipeline.count(pipeline.store_batch(batch))
-    pipeline.count(pipeline.store_batch(pipeline.drain()))
-    pipeline.count(pipeline.settle())
+    pipeline.ingest(items)
     return crawler.stats.get_stats()
 
 

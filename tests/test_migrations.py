@@ -74,14 +74,14 @@ def test_a_catalog_from_before_weak_is_upgraded_with_every_row_kept(
     assert kept == old_ids
 
 
-@pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def test_revisions_build_the_schema_the_models_describe(
-    backend: str, request: pytest.FixtureRequest, sqlite_url: str
-) -> None:
-    url = sqlite_url if backend == "sqlite" else request.getfixturevalue("postgres_url")
-    engine = get_engine(url)
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def empty_catalog(request: pytest.FixtureRequest, sqlite_url: str) -> str:
+    """A database with no schema yet, SQLite or PostgreSQL."""
+    return sqlite_url if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+
+
+def test_revisions_build_the_schema_the_models_describe(empty_catalog: str) -> None:
+    engine = get_engine(empty_catalog)
     with engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(ctx, SQLModel.metadata) == []
@@ -93,13 +93,8 @@ def _filmagg(*args: str) -> subprocess.Popen[str]:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def test_four_processes_creating_one_catalog_at_once(
-    backend: str, request: pytest.FixtureRequest, sqlite_url: str
-) -> None:
-    url = sqlite_url if backend == "sqlite" else request.getfixturevalue("postgres_url")
+def test_four_processes_creating_one_catalog_at_once(empty_catalog: str) -> None:
+    url = empty_catalog
     procs = [_filmagg("db", "upgrade", "--db", url) for _ in range(4)]
     for p in procs:
         out, err = p.communicate(timeout=120)

@@ -92,22 +92,27 @@ class Resolver:
     def resolve_pending(
         self, wait: bool = True, progress: Progress | None = None
     ) -> Counter[str] | None:
-        """Resolve pending records pass by pass until none is left. With ``wait=False``,
-        return None at once when another process holds the resolver lock (it will resolve
-        what is pending); otherwise wait for it."""
+        """Resolve the records pending now, pass by pass (records staged meanwhile are left to
+        the processes staging them, so the work of one call is bounded). With ``wait=False``,
+        return None at once when another process holds the resolver lock: it resolves what is
+        pending. Otherwise wait for it."""
         total: Counter[str] = Counter()
         done = 0
+        upto: int | None = None
         while True:
             with write_session(self.engine) as s:
                 if not acquire(s, RESOLVER, wait=wait):
                     return total or None
-                counts = resolve_pass(s, self.pass_limit)
+                if upto is None:
+                    upto = s.exec(select(func.max(SourceRecord.id))
+                                  .where(SourceRecord.resolved.is_(False))).one() or 0  # fmt: skip
+                counts = resolve_pass(s, self.pass_limit, upto)
             if counts is None:
                 return total
             total.update(counts)
             done += counts.get("pending", 0)
             if progress:
-                progress(done, done + pending_count(self.engine))
+                progress(done, done + pending_count(self.engine, upto))
 
     def rebuild(self, progress: Progress | None = None) -> Counter[str]:
         """Recompute everything from the stored records in one transaction; work ids stay."""
@@ -116,19 +121,26 @@ class Resolver:
             return rebuild(s, progress)
 
 
-def pending_count(engine: Engine) -> int:
+def pending_count(engine: Engine, upto: int | None = None) -> int:
+    """Records staged and not yet resolved (with ids up to ``upto``, when given)."""
+    where = [SourceRecord.resolved.is_(False)]
+    if upto is not None:
+        where.append(SourceRecord.id <= upto)
     with Session(engine) as s:
-        return s.exec(
-            select(func.count()).select_from(SourceRecord).where(SourceRecord.resolved.is_(False))
-        ).one()
+        return s.exec(select(func.count()).select_from(SourceRecord).where(*where)).one()
 
 
-def resolve_pass(session: Session, limit: int = PASS_LIMIT) -> Counter[str] | None:
-    """One pass over at most ``limit`` pending records (and everything they affect); None
-    when nothing is pending. The caller holds the resolver lock."""
+def resolve_pass(
+    session: Session, limit: int = PASS_LIMIT, upto: int | None = None
+) -> Counter[str] | None:
+    """One pass over at most ``limit`` pending records (ids up to ``upto``) and everything
+    they affect; None when nothing is pending. The caller holds the resolver lock."""
+    where = [SourceRecord.resolved.is_(False)]
+    if upto is not None:
+        where.append(SourceRecord.id <= upto)
     pending = session.exec(
         select(SourceRecord.id, SourceRecord.type)
-        .where(SourceRecord.resolved.is_(False))
+        .where(*where)
         .order_by(SourceRecord.id)
         .limit(limit)
     ).all()
