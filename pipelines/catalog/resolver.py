@@ -40,9 +40,12 @@ from pipelines.catalog.models import (
     Flag,
     MatchDecision,
     Mention,
+    Offer,
     Person,
+    Quote,
     Rating,
     RecordKey,
+    Review,
     SourceRecord,
     Work,
     WorkAlias,
@@ -62,7 +65,7 @@ from pipelines.catalog.textcheck import (
     records_mentioning,
 )
 from pipelines.catalog.workids import plan_ids
-from pipelines.identity import Decision, character_key, person_key
+from pipelines.identity import character_key, person_key
 from pipelines.records import Film
 
 logger = logging.getLogger(__name__)
@@ -405,13 +408,12 @@ def _retire(session: Session, merged: dict[int, int], dissolved: list[int], now:
     retired = sorted([*merged, *dissolved])
     if not retired:
         return
-    for table in (*REFERENCE_ROWS, SourceRecord, MatchDecision):
-        if table is Rating:
-            session.exec(delete(Rating).where(Rating.work_id.in_(retired)))
-            continue
+    # what still points at them is decided again in this pass (references see these works)
+    for table in (Review, Offer, Quote, SourceRecord, MatchDecision):
         session.exec(update(table).where(table.work_id.in_(retired)).values(work_id=None)  # type: ignore[attr-defined]
                      .execution_options(synchronize_session=False))  # fmt: skip
-    session.exec(delete(Flag).where(Flag.work_id.in_(retired)))
+    for table in (Rating, Flag):  # rows that exist only for a work
+        session.exec(delete(table).where(table.work_id.in_(retired)))  # type: ignore[attr-defined]
     for old, survivor in sorted(merged.items()):  # earlier aliases follow the survivor
         session.exec(update(WorkAlias).where(WorkAlias.work_id == old).values(work_id=survivor))
     if dissolved:
@@ -567,4 +569,4 @@ def refresh_work(session: Session, work_id: int) -> Work | None:
     return work
 
 
-__all__ = ["Resolver", "rebuild", "recompute", "refresh_work", "resolve_pass", "Decision"]
+__all__ = ["Resolver", "pending_count", "rebuild", "recompute", "refresh_work", "resolve_pass"]

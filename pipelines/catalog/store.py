@@ -11,6 +11,7 @@ stored) and ``lost`` (not even the quarantine row could be written) make the run
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import random
 import time
@@ -118,8 +119,6 @@ def bounded_url(url: str, limit: int = 1000) -> str:
 
 def _printable(raw: object) -> object:
     """A payload the database can hold whatever broke the record (NUL characters, say)."""
-    import json
-
     return json.loads(json.dumps(raw, default=str).replace("\\u0000", "\\ufffd"))
 
 
