@@ -73,8 +73,10 @@ class CatalogPipeline:
     """Stages every scraped record in the catalog named by ``FILMAGG_DB`` and resolves it."""
 
     def __init__(self, db_url: str | None, batch_size: int = 200, flush_interval: float = 5.0,
-                 heartbeat_interval: float = 30.0, crawler: Crawler | None = None) -> None:  # fmt: skip
+                 heartbeat_interval: float = 30.0, plan_entry: str | None = None,
+                 crawler: Crawler | None = None) -> None:  # fmt: skip
         self.db_url = db_url
+        self.plan_entry = plan_entry
         self.batch_size = max(1, batch_size)
         self.flush_interval = flush_interval
         self.heartbeat_interval = heartbeat_interval
@@ -93,7 +95,7 @@ class CatalogPipeline:
         pipeline = cls(db_url=s.get("FILMAGG_DB"), batch_size=s.getint("FILMAGG_BATCH_SIZE", 200),
                        flush_interval=s.getfloat("FILMAGG_FLUSH_INTERVAL", 5.0),
                        heartbeat_interval=s.getfloat("FILMAGG_HEARTBEAT_INTERVAL", 30.0),
-                       crawler=crawler)  # fmt: skip
+                       plan_entry=s.get("FILMAGG_PLAN_ENTRY") or None, crawler=crawler)  # fmt: skip
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
@@ -111,7 +113,9 @@ class CatalogPipeline:
             if spider
             else {}
         )
-        self.run_id = start_run(self.catalog.engine, getattr(spider, "name", "?"), args)
+        self.run_id = start_run(
+            self.catalog.engine, getattr(spider, "name", "?"), args, plan_entry=self.plan_entry
+        )
         if self.stats is not None:
             self.stats.set_value("filmagg/run_id", self.run_id)
 

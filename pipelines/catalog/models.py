@@ -93,6 +93,7 @@ class CrawlRun(SQLModel, table=True):
     __tablename__ = "crawl_run"
     id: int | None = Field(default=None, primary_key=True)
     spider: str
+    plan_entry: str | None = Field(default=None, index=True)  # crawls.toml entry that started it
     args: dict | None = _json()
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None

@@ -40,13 +40,15 @@ def run_status(reason: str, stats: dict[str, Any]) -> str:
     return "finished"
 
 
-def start_run(engine: Engine, spider: str, args: dict[str, Any]) -> int:
+def start_run(
+    engine: Engine, spider: str, args: dict[str, Any], plan_entry: str | None = None
+) -> int:
     """Record a new run (after marking runs whose process died as abandoned)."""
     reap_abandoned(engine)
     with write_session(engine) as s:
         now = utcnow()
         run = CrawlRun(spider=spider, args=args, host=socket.gethostname(), pid=os.getpid(),
-                       started_at=now, heartbeat_at=now)  # fmt: skip
+                       started_at=now, heartbeat_at=now, plan_entry=plan_entry)  # fmt: skip
         s.add(run)
         s.flush()
         return run.id  # type: ignore[return-value]
