@@ -20,6 +20,7 @@ from typing import Any, TextIO
 from pipelines.catalog.db import (
     DEFAULT_DB,
     CatalogError,
+    check_writable,
     database_url,
     get_engine,
     open_readonly_engine,
@@ -60,6 +61,10 @@ def _output(path: str | None) -> Iterator[TextIO]:
         yield sys.stdout
         return
     target = Path(path)  # type: ignore[arg-type]
+    if target.is_dir() or path.endswith(("/", os.sep)) or target.name in {"", ".", ".."}:  # type: ignore[union-attr]
+        raise CliError(f"cannot write {path}: it is a directory; give a file name")
+    if not target.parent.is_dir():
+        raise CliError(f"cannot write {path}: no directory {target.parent}")
     tmp = target.with_name(f".{target.name}.partial")
     try:
         handle = tmp.open("w", encoding="utf-8", newline="")
@@ -93,6 +98,41 @@ def _split_pairs(pairs: Sequence[str], flag: str) -> dict[str, str]:
     return out
 
 
+def _check_urls(spider_args: dict[str, str]) -> None:
+    """Start URLs, sitemaps and base URLs must be absolute http(s) URLs."""
+    from urllib.parse import urlsplit
+
+    for name in ("start_urls", "sitemap", "base_url"):
+        for url in filter(None, (u.strip() for u in spider_args.get(name, "").split(","))):
+            parts = urlsplit(url)
+            if parts.scheme not in {"http", "https"} or not parts.netloc:
+                raise CliError(
+                    f"-a {name}: {url!r} is not an http(s) URL (e.g. https://example.org/films/)"
+                )
+
+
+def _check_settings(defaults: Any, given: dict[str, str]) -> None:
+    """A setting whose default is a number or a flag must be given as one (Scrapy would fail
+    deep inside a component otherwise)."""
+    from scrapy.settings import BaseSettings
+
+    for name, value in given.items():
+        kind = type(defaults.get(name))
+        probe = BaseSettings({name: value})
+        try:
+            if kind is bool:
+                probe.getbool(name)
+            elif kind is int:
+                probe.getint(name)
+            elif kind is float:
+                probe.getfloat(name)
+        except ValueError:
+            what = (
+                "true or false" if kind is bool else "a whole number" if kind is int else "a number"
+            )
+            raise CliError(f"-s {name}={value}: expected {what}") from None
+
+
 def cmd_crawl(args: argparse.Namespace) -> int:
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     from scrapy.crawler import AsyncCrawlerProcess
@@ -102,11 +142,14 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     from crawler.spiders.base import SiteSpider
 
     settings = get_project_settings()
-    settings.setdict(_split_pairs(args.set or [], "-s"), priority="cmdline")
+    given = _split_pairs(args.set or [], "-s")
+    _check_settings(settings, given)
+    settings.setdict(given, priority="cmdline")
     db = database_url(args.db or settings.get("FILMAGG_DB"))
-    get_engine(db)  # fail fast, before any crawling, on a bad database URL
+    check_writable(get_engine(db))  # fail fast, before any crawling, on a bad or read-only catalog
     settings.set("FILMAGG_DB", db, priority="cmdline")
     spider_args = _split_pairs(args.arg or [], "-a")
+    _check_urls(spider_args)
     loader = get_spider_loader(settings)
     if args.spider not in loader.list():
         raise CliError(
@@ -329,7 +372,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
     engine = open_readonly_engine(args.db)
     try:
-        columns, rows = run_readonly(engine, args.query)
+        columns, rows = run_readonly(engine, args.query, timeout=args.timeout)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     if args.format == "json":
@@ -418,6 +461,8 @@ def cmd_match(args: argparse.Namespace) -> int:
     from pipelines.matcher import TableError, link, parse_map, read_table, write_pairs
 
     sep = args.sep.encode().decode("unicode_escape") if args.sep else None
+    if sep is not None and len(sep) != 1:
+        raise CliError(f"--sep takes one character (\\t for a tab), not {args.sep!r}")
     try:
         started = time.monotonic()
         left = read_table(Path(args.left), parse_map(args.left_map), sep)
@@ -439,6 +484,15 @@ def cmd_match(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------------ parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("filmagg")
+    except PackageNotFoundError:
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     db = argparse.ArgumentParser(add_help=False)
     db.add_argument(
@@ -447,6 +501,7 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"SQLAlchemy database URL (env FILMAGG_DB; default {DEFAULT_DB})",
     )
     p = argparse.ArgumentParser(prog="filmagg", description="Film listing scraper and aggregator.")
+    p.add_argument("--version", action="version", version=f"filmagg {_version()}")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
     d = sub.add_parser(
@@ -500,6 +555,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = sub.add_parser("sql", parents=[db], help="run a read-only SQL query")
     q.add_argument("query")
     q.add_argument("--format", choices=["table", "json", "csv"], default="table")
+    q.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="stop the query after this long (default 30)")  # fmt: skip
     q.set_defaults(func=cmd_sql)
 
     r = sub.add_parser(

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 from pipelines.identity import (
     Comparison,
@@ -156,28 +157,46 @@ def _int(text: str) -> int | None:
 def read_table(path: Path, field_map: Mapping[str, str] | None = None, sep: str | None = None
                ) -> list[Profile]:  # fmt: skip
     """A CSV of films as profiles. The separator is sniffed (``,`` ``;`` ``|`` tab) unless given."""
+    if sep is not None and len(sep) != 1:
+        raise TableError(f"the separator must be one character, not {sep!r}")
     try:
         handle = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise TableError(f"cannot read {path}: {exc.strerror}") from exc
-    with handle:
-        sample = handle.read(65536)
-        handle.seek(0)
-        if sep is None:
-            try:
-                sep = csv.Sniffer().sniff(sample, delimiters=",;|\t").delimiter
-            except csv.Error:
-                sep = ","
-        reader = csv.reader(handle, delimiter=sep)
-        header = next(reader, None)
-        if not header:
-            raise TableError(f"{path} is empty")
-        cols = resolve_columns(header, field_map or {})
-        if "title" not in cols and not {"directors", "cast", "people"} & set(cols):
-            raise TableError(
-                f"{path}: no title or people columns to match on (header: {', '.join(header)})"
-            )
-        return [row_profile(row, cols) for row in reader if any(c.strip() for c in row)]
+    csv.field_size_limit(MAX_FIELD)
+    try:
+        with handle:
+            return _read_rows(path, handle, field_map, sep)
+    except UnicodeDecodeError as exc:
+        raise TableError(f"{path} is not UTF-8 text (byte {exc.start}): is it a CSV file?") from exc
+    except csv.Error as exc:
+        raise TableError(f"{path}: not readable as CSV: {exc}") from exc
+
+
+MAX_FIELD = 16 * 1024 * 1024  # longest cell read (the csv module's default is 128 KiB)
+
+
+def _read_rows(path: Path, handle: TextIO, field_map: Mapping[str, str] | None, sep: str | None
+               ) -> list[Profile]:  # fmt: skip
+    sample = handle.read(65536)
+    if "\x00" in sample:
+        raise TableError(f"{path} holds binary data: is it a CSV file?")
+    handle.seek(0)
+    if sep is None:
+        try:
+            sep = csv.Sniffer().sniff(sample, delimiters=",;|\t").delimiter
+        except csv.Error:
+            sep = ","
+    reader = csv.reader(handle, delimiter=sep)
+    header = next(reader, None)
+    if not header:
+        raise TableError(f"{path} is empty")
+    cols = resolve_columns(header, field_map or {})
+    if "title" not in cols and not {"directors", "cast", "people"} & set(cols):
+        raise TableError(
+            f"{path}: no title or people columns to match on (header: {', '.join(header)})"
+        )
+    return [row_profile(row, cols) for row in reader if any(c.strip() for c in row)]
 
 
 # ------------------------------------------------------------------------------ blocking

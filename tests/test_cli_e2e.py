@@ -128,14 +128,34 @@ def test_sql_reads_and_refuses_writes(demo: tuple[str, str, str]) -> None:
         ["export", "works", "--db", "sqlite:///{tmp}/missing.db"],
         ["export", "works", "--out", "/proc/forbidden/works.csv", "--db", "{demo}"],
         ["works", "show", "999999", "--db", "{demo}"],
+        ["export", "works", "--out", "{tmp}", "--db", "{demo}"],  # a directory
+        ["export", "works", "--out", ".", "--db", "{demo}"],
+        ["sql", "SELECT 1", "--db", "mysql://someone@127.0.0.1/films"],
+        ["sql", "SELEC title FROM work", "--db", "{demo}"],
+        ["sql", "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                "SELECT count(*) FROM c", "--timeout", "1", "--db", "{demo}"],
+        ["match", "{tmp}/binary.csv", "{tmp}/binary.csv", "--out", "{tmp}/pairs.csv"],
+        ["match", "{tmp}/ok.csv", "{tmp}/ok.csv", "--out", "{tmp}/pairs.csv", "--sep", ";;"],
+        ["crawl", "cinepedia", "-a", "base_url=http://127.0.0.1:9/", "-s", "DOWNLOAD_DELAY=abc",
+         "--db", "sqlite:///{tmp}/x.db"],
+        ["crawl", "schema_org", "-a", "start_urls=notaurl", "--db", "sqlite:///{tmp}/x.db"],
+        ["crawl", "cinepedia", "-a", "base_url=http://127.0.0.1:9/",
+         "--db", "sqlite:///file:{demo_path}?mode=ro&uri=true"],  # a read-only catalog
     ],
-)
+)  # fmt: skip
 def test_user_errors_are_one_line_exit_2(
     demo: tuple[str, str, str], tmp_path: Path, args: list[str]
 ) -> None:
-    args = [a.replace("{tmp}", str(tmp_path)).replace("{demo}", demo[0]) for a in args]
+    (tmp_path / "binary.csv").write_bytes(bytes(range(256)) * 8)
+    (tmp_path / "ok.csv").write_text("id,title\n1,Heat\n", encoding="utf-8")
+    demo_path = demo[0].removeprefix("sqlite:///")
+    args = [a.replace("{tmp}", str(tmp_path)).replace("{demo}", demo[0])
+            .replace("{demo_path}", demo_path) for a in args]  # fmt: skip
+    before = sqlite3.connect(demo_path).execute("SELECT count(*) FROM crawl_run").fetchone()
     done = filmagg(*args, check=False)
     assert done.returncode == 2, done.stderr
+    assert sqlite3.connect(demo_path).execute("SELECT count(*) FROM crawl_run").fetchone() == before
+    assert not list(tmp_path.glob(".*.partial")) and not Path("/.tmp.partial").exists()
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().startswith("filmagg: error:"), done.stderr
     assert len(done.stderr.strip().splitlines()) == 1, done.stderr

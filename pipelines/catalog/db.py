@@ -39,6 +39,10 @@ def normalize_url(url: str) -> str:
     except ArgumentError as exc:
         raise CatalogError(f"malformed database URL {url!r}: expected e.g. sqlite:///filmagg.db "
                            "or postgresql://user@host/dbname") from exc  # fmt: skip
+    if parsed.get_backend_name() not in {"sqlite", "postgresql", "postgres"}:
+        raise CatalogError(f"unsupported database {parsed.get_backend_name()!r} in {url!r}: "
+                           "filmagg keeps its catalog in SQLite (sqlite:///FILE) or PostgreSQL "
+                           "(postgresql://user@host/dbname)")  # fmt: skip
     if parsed.drivername in {"postgresql", "postgres"}:
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed.render_as_string(hide_password=False)
@@ -80,6 +84,23 @@ def get_engine(url: str | None = None) -> Engine:
     except (OperationalError, SQLAlchemyError, ModuleNotFoundError) as exc:
         raise _error(url, exc) from exc
     return engine
+
+
+def check_writable(engine: Engine) -> None:
+    """Fail now, in one line, if the catalog cannot be written (a read-only file, a user
+    without rights), rather than at the first batch of a crawl."""
+    from pipelines.catalog.models import CrawlRun
+
+    session = Session(engine)
+    try:
+        session.add(CrawlRun(spider="(write check)"))
+        session.flush()
+    except SQLAlchemyError as exc:
+        raise CatalogError(f"cannot write to the catalog {engine.url.render_as_string()}: "
+                           f"{str(getattr(exc, 'orig', None) or exc).strip().splitlines()[0]}") from exc  # fmt: skip
+    finally:
+        session.rollback()
+        session.close()
 
 
 def open_readonly_engine(url: str | None = None) -> Engine:
