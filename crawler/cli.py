@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from sqlmodel import Session
+
 from pipelines.catalog.db import (
     DEFAULT_DB,
     CatalogError,
@@ -79,9 +81,7 @@ def _output(path: str | None) -> Iterator[TextIO]:
         raise
 
 
-def _session(db: str | None):  # type: ignore[no-untyped-def]
-    from sqlmodel import Session
-
+def _session(db: str | None) -> Session:
     return Session(open_readonly_engine(db))
 
 
@@ -306,11 +306,22 @@ def cmd_works(args: argparse.Namespace) -> int:
             work = {"requested_id": args.id, "merged_into": alias.work_id, **work}
             if not args.json:
                 print(f"#{args.id} was merged into #{alias.work_id}")
+        if args.history:
+            from pipelines.catalog.history import changes
+
+            work["history"] = list(changes(s, work_id=work["id"]))
         if args.json:
             print(json.dumps(work, ensure_ascii=False, indent=2))
         else:
             _print_work(work)
     return 0
+
+
+def _short(value: Any, width: int = 40) -> str:
+    if value is None:
+        return "(none)"
+    text = json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _print_work(w: dict[str, Any]) -> None:
@@ -333,8 +344,9 @@ def _print_work(w: dict[str, Any]) -> None:
         print(f"  synopsis: {text[:300]}{'…' if len(text) > 300 else ''}")
     for o in w["offers"]:
         price = f" {o['price']:.2f} {o['currency']}" if o["price"] is not None else ""
+        gone = f"  gone since {o['gone_at'][:10]}" if o.get("gone_at") else ""
         print(
-            f"  offer: {o['provider']} {o['monetization'] or ''} {o['quality'] or ''}{price} ({o['country'] or '?'})"
+            f"  offer: {o['provider']} {o['monetization'] or ''} {o['quality'] or ''}{price} ({o['country'] or '?'}){gone}"
         )
     for r in w["reviews"]:
         print(
@@ -345,6 +357,11 @@ def _print_work(w: dict[str, Any]) -> None:
         print(f"  quote: {first.get('speaker') or ''}: {first['text'][:80]}")
     for f in w["flags"]:
         print(f"  FLAG {f['kind']}: {f['detail']}")
+    if "history" in w:
+        print("  history:" if w["history"] else "  history: no change seen by re-crawls")
+        for c in w["history"]:
+            print(f"    {c['at']}  {c['record_type']:<6} {c['field']:<15} {_short(c['old'])} -> "
+                  f"{_short(c['new'])}  ({c['site']})")  # fmt: skip
     print("  decisions:")
     for d in w["decisions"]:
         print(f"    {d['type']:<6} {d['site']:<13} {d['outcome']:<9} {d['score']:.2f}  {d['url']}")
@@ -352,15 +369,122 @@ def _print_work(w: dict[str, Any]) -> None:
             print(f"        - {reason}")
 
 
+# ------------------------------------------------------------------------------ runs, quarantine
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from pipelines.catalog.history import list_runs, run_summary
+    from pipelines.catalog.models import CrawlRun
+    from pipelines.catalog.runs import reap_abandoned
+
+    engine = open_readonly_engine(args.db)
+    reap_abandoned(get_engine(args.db))  # a run whose process died reads abandoned
+    with Session(engine) as s:
+        if args.runs_cmd == "show":
+            run = s.get(CrawlRun, args.id)
+            if run is None:
+                raise CliError(f"no run with id {args.id}")
+            shown = {**run_summary(run), "args": run.args, "stats": run.stats or {}}
+            if args.json:
+                print(json.dumps(shown, ensure_ascii=False, indent=2, default=str))
+            else:
+                _print_run(shown)
+            return 0
+        rows = list_runs(s, spider=args.spider, plan_entry=args.plan_entry, limit=args.limit)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    table = [(r["id"], r["spider"], r["plan_entry"] or "", r["started_at"], r["finished_at"] or "",
+              r["status"], r["pages"], " ".join(f"{k}:{v}" for k, v in r["items"].items()),
+              r["errors"], r["quarantined"]) for r in rows]  # fmt: skip
+    _print_table(["id", "spider", "plan", "started", "finished", "status", "pages", "items",
+                  "errors", "quarantined"], table)  # fmt: skip
+    return 0
+
+
+def _print_run(run: dict[str, Any]) -> None:
+    print(f"run #{run['id']} {run['spider']}"
+          + (f" (plan entry {run['plan_entry']})" if run["plan_entry"] else "")
+          + f": {run['status']} ({run['finish_reason'] or 'no finish reason'})")  # fmt: skip
+    print(f"  started {run['started_at']}, finished {run['finished_at'] or '-'}, "
+          f"on {run['host']} pid {run['pid']}")  # fmt: skip
+    print(f"  pages {run['pages']}, items {run['items'] or '{}'}, errors {run['errors']}, "
+          f"quarantined {run['quarantined']}")  # fmt: skip
+    for key in ("log_file",):
+        if run["stats"].get(f"filmagg/{key}"):
+            print(f"  log: {run['stats'][f'filmagg/{key}']}")
+    print("  stats:")
+    for key, value in sorted(run["stats"].items()):
+        print(f"    {key}: {value}")
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from pipelines.catalog.export import write
+    from pipelines.catalog.history import quarantined
+
+    with _session(args.db) as s:
+        rows = quarantined(s, run_id=args.run, reason=args.reason, site=args.site,
+                           everything=args.all)  # fmt: skip
+        if args.format != "table":
+            with _output(args.out) as out:
+                n = write(rows, args.format, out)
+            if args.out not in (None, "-"):
+                print(f"wrote {n} quarantined entries to {args.out}", file=sys.stderr)
+            return 0
+        table = [(r["id"], r["reason"], r["record_type"], r["times_seen"], r["last_seen"],
+                  r["url"]) for r in rows]  # fmt: skip
+    _print_table(["id", "reason", "type", "seen", "last seen", "url"], table)
+    return 0
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    from sqlalchemy import update
+
+    from pipelines.catalog.db import write_session
+    from pipelines.catalog.models import Quarantine
+
+    engine = get_engine(args.db)
+    where = [Quarantine.resolved_at.is_(None), Quarantine.retry.is_(False)]  # type: ignore[union-attr]
+    if args.run is not None:
+        where.append(Quarantine.crawl_run_id == args.run)
+    if args.reason:
+        where.append(Quarantine.reason.startswith(args.reason[:-1]) if args.reason.endswith("*")
+                     else Quarantine.reason == args.reason)  # fmt: skip
+    if args.site:
+        where.append(Quarantine.site == args.site)
+    with write_session(engine) as s:
+        n = s.execute(update(Quarantine).where(*where).values(retry=True)).rowcount  # type: ignore[attr-defined]
+    print(f"{n} quarantined page(s) queued: the next crawl of their hosts fetches them again")
+    return 0
+
+
 # ------------------------------------------------------------------------------ export / sql
+
+
+def _since(text: str | None) -> Any:
+    """``--since`` as an aware datetime: a date ("2026-11-01") or an ISO 8601 timestamp."""
+    from datetime import UTC, datetime
+
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise CliError(
+            f"--since {text!r}: expected a date like 2026-11-01 or 2026-11-01T08:00"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from pipelines.catalog.export import export
 
+    if args.since and args.what != "changes":
+        raise CliError("--since applies to `export changes` only")
+    since = _since(args.since)
     tick = _progress(f"exporting {args.what}")
     with _session(args.db) as s, _output(args.out) as out:
-        n = export(s, args.what, args.format, out, progress=tick)
+        n = export(s, args.what, args.format, out, progress=tick, since=since)
         tick(n, n)  # the final count, and the line ends
     if args.out not in (None, "-"):
         print(f"wrote {n} {args.what} to {args.out}", file=sys.stderr)
@@ -542,12 +666,16 @@ def build_parser() -> argparse.ArgumentParser:
     wsh = wsub.add_parser("show", parents=[db], help="a work with everything known of it and why")
     wsh.add_argument("id", type=int)
     wsh.add_argument("--json", action="store_true")
+    wsh.add_argument("--history", action="store_true",
+                     help="also what re-crawls changed: ratings, offers, synopses, runtimes")  # fmt: skip
     w.set_defaults(func=cmd_works)
 
     e = sub.add_parser(
         "export", parents=[db], help="stream works, reviews, offers, records or flags"
     )
-    e.add_argument("what", choices=["works", "aliases", "reviews", "offers", "records", "flags"])
+    e.add_argument("what", choices=["works", "aliases", "reviews", "offers", "records", "flags",
+                                    "changes"])  # fmt: skip
+    e.add_argument("--since", metavar="DATE", help="changes: only those at or after DATE")
     e.add_argument("--format", choices=["csv", "json", "jsonl"], default="jsonl")
     e.add_argument("--out", metavar="PATH", help="output file (default: stdout)")
     e.set_defaults(func=cmd_export)
@@ -564,6 +692,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--rebuild", action="store_true", help="recompute every decision from scratch")
     r.set_defaults(func=cmd_resolve)
+
+    ru = sub.add_parser("runs", parents=[db], help="crawl runs: when, how they ended, counts")
+    ru.add_argument("--spider")
+    ru.add_argument("--plan-entry", dest="plan_entry", metavar="NAME")
+    ru.add_argument("--limit", type=int, default=50)
+    ru.add_argument("--json", action="store_true")
+    rusub = ru.add_subparsers(dest="runs_cmd", metavar="[show ID]")
+    rus = rusub.add_parser("show", parents=[db], help="one run's stats and health report")
+    rus.add_argument("id", type=int)
+    rus.add_argument("--json", action="store_true")
+    ru.set_defaults(func=cmd_runs)
+
+    qu = sub.add_parser(
+        "quarantine", parents=[db], help="list or export quarantined pages and records"
+    )
+    qu.add_argument("--run", type=int, metavar="ID")
+    qu.add_argument("--reason", help="a reason, or a prefix ending in * (http_*)")
+    qu.add_argument("--site")
+    qu.add_argument("--all", action="store_true", help="resolved entries too")
+    qu.add_argument("--format", choices=["table", "csv", "json", "jsonl"], default="table")
+    qu.add_argument("--out", metavar="PATH")
+    qu.set_defaults(func=cmd_quarantine)
+
+    rt = sub.add_parser("retry", parents=[db], help="queue quarantined pages for the next crawl")
+    rt.add_argument("--run", type=int, metavar="ID")
+    rt.add_argument("--reason", help="a reason, or a prefix ending in * (http_*)")
+    rt.add_argument("--site")
+    rt.set_defaults(func=cmd_retry)
 
     dbp = sub.add_parser("db", help="the catalog's schema: status, upgrade")
     dbsub = dbp.add_subparsers(dest="db_cmd", required=True, metavar="status|upgrade")

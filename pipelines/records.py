@@ -163,6 +163,22 @@ class PageRejected(_Scraped):
     quarantine: bool = True  # False for ordinary non-film pages (listings, search): counted only
 
 
+class PageFetched(_Scraped):
+    """A page was fetched, or answered 304 Not Modified: what the crawl learned of the page
+    itself, emitted after its records. Staging keeps its validators for conditional requests
+    and its fetch times for the refresh policy, notices offers that vanished from it, and
+    closes quarantine entries it no longer earns."""
+
+    type: Literal["page"] = "page"
+    site: str
+    url: str
+    status: int
+    etag: str | None = None
+    last_modified: str | None = None
+    kind: Literal["film", "review", "listing", "sitemap", "other"] = "other"
+    links: list[tuple[str, str]] = Field(default_factory=list)  # (callback name, URL) it led to
+
+
 # --------------------------------------------------------------------------------------------
 # Validated records (after normalize)
 # --------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from typing import Any, Self
 
@@ -27,18 +27,20 @@ from scrapy.statscollectors import StatsCollector
 
 from pipelines.catalog.db import get_engine
 from pipelines.catalog.runs import finish_run, heartbeat, run_status, start_run
-from pipelines.catalog.stage import Accepted, Rejected, Storable
+from pipelines.catalog.stage import Accepted, PageSeen, Rejected, Storable, item_key
 from pipelines.catalog.store import Catalog
 from pipelines.normalize import normalize
-from pipelines.records import PageRejected
+from pipelines.records import PageFetched, PageRejected
 from pipelines.validate import Invalid, validate
 
 logger = logging.getLogger(__name__)
 
 
-def to_storable(item: Any, stats: StatsCollector | None = None) -> Accepted | Rejected | None:
+def to_storable(item: Any, stats: StatsCollector | None = None) -> Storable | None:
     """One scraped item to what the store takes, counting outcomes under ``filmagg/``;
     ``None`` for an ordinary non-film page (a listing, a search page), which is only counted."""
+    if isinstance(item, PageFetched):
+        return PageSeen(page=item)
     if isinstance(item, PageRejected):
         if item.reason.startswith("no_film_data/"):
             _inc(stats, f"filmagg/{item.reason}")
@@ -88,6 +90,9 @@ class CatalogPipeline:
         self._lock: Any = None  # a DeferredLock: one batch in flight per process
         self._loop: Any = None
         self._last_beat = 0.0
+        # per page URL, until its PageFetched: the offers it listed, the reasons it was refused
+        self._page_offers: defaultdict[str, set[str]] = defaultdict(set)
+        self._page_rejected: defaultdict[str, set[str]] = defaultdict(set)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -122,6 +127,15 @@ class CatalogPipeline:
     def accept(self, item: Any) -> list[Storable] | None:
         """Buffer one item; returns the batch to store when the buffer is full."""
         storable = to_storable(item, self.stats)
+        if isinstance(storable, Accepted) and storable.record.type == "offer":
+            data = storable.record.model_dump(mode="json")
+            self._page_offers[storable.record.url].add(item_key(data))
+        elif isinstance(storable, Rejected):
+            self._page_rejected[storable.url].add(storable.reason)
+        elif isinstance(storable, PageSeen):  # after the page's records: what they were
+            url = storable.page.url
+            storable = PageSeen(storable.page, frozenset(self._page_offers.pop(url, ())),
+                                frozenset(self._page_rejected.pop(url, ())))  # fmt: skip
         if storable is not None:
             self.buffer.append(storable)
             if self.buffered_since is None:

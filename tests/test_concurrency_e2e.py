@@ -274,8 +274,9 @@ def test_sigterm_records_interrupted_and_stores_what_was_fetched(
     tmp_path: Path,
 ) -> None:
     """SIGTERM mid-crawl: a non-zero exit, the run reads ``interrupted``, and every item the
-    run counted as scraped is stored (every page crawled here yields records only, so
-    ``item_scraped_count`` = source records + quarantined pages of that run)."""
+    run counted as scraped is stored (every page crawled here yields records and then its
+    ``PageFetched`` item, so ``item_scraped_count`` = source records + quarantined pages +
+    fetched pages of that run)."""
     db = fresh_db()
     pages = site.record_pages()
     urls = sitegen.start_urls(server.bases, pages)
@@ -298,13 +299,15 @@ def test_sigterm_records_interrupted_and_stores_what_was_fetched(
     scraped = stats.get("item_scraped_count")
     stored = rows_of_run(db, "source_record", run["id"])
     quarantined = rows_of_run(db, "quarantine", run["id"])
+    fetched = rows_of_run(db, "page", run["id"])
     total = len(site.expected_records(server.bases, pages))
     if scraped is None:
         problems.append(f"no item_scraped_count in the run's stats ({sorted(stats)[:8]}...)")
-    elif stored + quarantined != scraped:
+    elif stored + quarantined + fetched != scraped:
+        lost = scraped - stored - quarantined - fetched
         problems.append(f"item_scraped_count {scraped}, but {stored} records + {quarantined} "
-                        f"quarantined stored for the run ({scraped - stored - quarantined} lost)")  # fmt: skip
-    if scraped is not None and scraped >= total:
+                        f"quarantined + {fetched} pages stored for the run ({lost} lost)")  # fmt: skip
+    if scraped is not None and scraped - fetched >= total:
         problems.append(f"the crawl scraped all {total} records: SIGTERM came too late to test")
     report = sitegen.check_truth(snapshot(db), site, server.bases, pages)
     if report.unexpected or report.duplicates:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any, TextIO
 
 from sqlmodel import Session, select
 
+from pipelines.catalog.history import changes
 from pipelines.catalog.models import (
     Flag,
     MatchDecision,
@@ -87,7 +89,8 @@ def _offers(session: Session) -> Iterator[dict[str, Any]]:
         yield {"id": o.id, "work_id": o.work_id, "work_title": title, "work_year": year, "site": o.site,
                "provider": o.provider, "country": o.country, "monetization": o.monetization,
                "quality": o.quality, "price": o.price, "currency": o.currency, "url": o.url,
-               "first_seen": o.first_seen.isoformat(), "last_seen": o.last_seen.isoformat()}  # fmt: skip
+               "first_seen": o.first_seen.isoformat(), "last_seen": o.last_seen.isoformat(),
+               "gone_at": o.gone_at.isoformat() if o.gone_at else None}  # fmt: skip
 
 
 def _records(session: Session) -> Iterator[dict[str, Any]]:
@@ -163,5 +166,6 @@ def _tick(progress: Callable[[int], None] | None, n: int) -> None:
 
 
 def export(session: Session, what: str, fmt: str, out: TextIO,
-           progress: Callable[[int], None] | None = None) -> int:  # fmt: skip
-    return write(SOURCES[what](session), fmt, out, progress)
+           progress: Callable[[int], None] | None = None, since: datetime | None = None) -> int:  # fmt: skip
+    rows = changes(session, since) if what == "changes" else SOURCES[what](session)
+    return write(rows, fmt, out, progress)

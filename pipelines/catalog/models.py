@@ -118,6 +118,7 @@ class SourceRecord(SQLModel, table=True):
     data: dict | None = _json()
     content_hash: str
     first_seen: datetime = Field(default_factory=utcnow)
+    gone_at: datetime | None = None  # its page no longer lists it (offers); cleared if it returns
     last_seen: datetime = Field(default_factory=utcnow)
     crawl_run_id: int | None = Field(default=None, foreign_key="crawl_run.id")
     work_id: int | None = Field(default=None, foreign_key="work.id", index=True)
@@ -193,6 +194,7 @@ class Offer(SQLModel, table=True):
     url: str | None = None
     first_seen: datetime = Field(default_factory=utcnow)
     last_seen: datetime = Field(default_factory=utcnow)
+    gone_at: datetime | None = None
 
 
 class Quote(SQLModel, table=True):
@@ -236,3 +238,36 @@ class Quarantine(SQLModel, table=True):
     at: datetime = Field(default_factory=utcnow)
     last_seen: datetime = Field(default_factory=utcnow)
     times_seen: int = 1
+    retry: bool = False  # `filmagg retry` asked for the page to be fetched again
+    resolved_at: datetime | None = None  # a later fetch of the page no longer failed this way
+
+
+class Page(SQLModel, table=True):
+    """What the crawler knows of a URL between runs: validators for conditional requests,
+    when it was last fetched and last found changed, and its kind (its refresh policy)."""
+
+    __table_args__ = (UniqueConstraint("url"),)
+    id: int | None = Field(default=None, primary_key=True)
+    site: str = Field(index=True)
+    url: str
+    kind: str | None = None  # film | review | listing | other
+    status: int | None = None  # of the last fetch: 200, 304, ...
+    etag: str | None = None
+    last_modified: str | None = None
+    fetched_at: datetime | None = None  # the last fetch that answered (2xx or 304)
+    changed_at: datetime | None = None  # the last fetch whose records differed
+    links: list | None = _json()  # [callback, url] it led to: followed again when it answers 304
+    crawl_run_id: int | None = Field(default=None, foreign_key="crawl_run.id")
+
+
+class Change(SQLModel, table=True):
+    """What a re-crawl changed: a field of a record (old and new value), an offer that
+    appeared or vanished. Read by ``works show --history`` and ``export changes``."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_record_id: int = Field(foreign_key="source_record.id", index=True)
+    field: str  # a record field, or "offer" for an offer appearing / vanishing
+    old: Any = _json()
+    new: Any = _json()
+    at: datetime = Field(default_factory=utcnow, index=True)
+    crawl_run_id: int | None = Field(default=None, foreign_key="crawl_run.id")

@@ -147,7 +147,8 @@ def work_detail(session: Session, work_id: int) -> dict[str, Any] | None:
     ]  # fmt: skip
     work["offers"] = [
         {"provider": o.provider, "country": o.country, "monetization": o.monetization,
-         "quality": o.quality, "price": o.price, "currency": o.currency, "url": o.url, "site": o.site}
+         "quality": o.quality, "price": o.price, "currency": o.currency, "url": o.url, "site": o.site,
+         "gone_at": o.gone_at.isoformat() if o.gone_at else None}
         for o in session.exec(select(Offer).where(Offer.work_id == work_id).order_by(Offer.provider, Offer.id)).all()
     ]  # fmt: skip
     work["quotes"] = [

@@ -122,7 +122,8 @@ def _attach_row(session: Session, sr: SourceRecord, record: Any, work_id: int | 
                           provider=record.provider, country=record.country,
                           monetization=record.monetization.value if record.monetization else None,
                           quality=record.quality, price=record.price, currency=record.currency,
-                          url=record.offer_url, first_seen=sr.first_seen, last_seen=sr.last_seen))  # fmt: skip
+                          url=record.offer_url, first_seen=sr.first_seen, last_seen=sr.last_seen,
+                          gone_at=sr.gone_at))  # fmt: skip
     elif sr.type == "quote":
         session.add(Quote(work_id=work_id, source_record_id=sr.id, site=sr.site, url=sr.url,  # type: ignore[arg-type]
                           lines=[line.model_dump() for line in record.lines]))  # fmt: skip

@@ -19,13 +19,13 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from pipelines.catalog.models import Offer, Quarantine, SourceRecord, utcnow
+from pipelines.catalog.models import Change, Offer, Page, Quarantine, SourceRecord, utcnow
 from pipelines.normalize import fold
-from pipelines.records import Record
+from pipelines.records import PageFetched, Record
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,17 @@ class Rejected:
     raw: dict[str, Any] | None = None
 
 
-Storable = Accepted | Rejected
+@dataclass(frozen=True)
+class PageSeen:
+    """A fetched page (``PageFetched``), with what its records were: the item keys of the
+    offers it listed and the quarantine reasons it earned this time."""
+
+    page: PageFetched
+    offers: frozenset[str] = frozenset()
+    rejected: frozenset[str] = frozenset()
+
+
+Storable = Accepted | Rejected | PageSeen
 
 
 def item_key(data: dict[str, Any]) -> str:
@@ -88,6 +98,8 @@ def stage(session: Session, items: list[Storable], run_id: int | None) -> Counte
     for item in items:
         if isinstance(item, Rejected):
             counts[quarantine(session, item, run_id)] += 1
+        elif isinstance(item, PageSeen):
+            counts[page_seen(session, item, run_id)] += 1
         else:
             counts[_upsert(session, item, run_id)] += 1
     return counts
@@ -101,10 +113,16 @@ def _upsert(session: Session, item: Accepted, run_id: int | None) -> str:
     while True:
         row = _find(session, key)
         if row is None:
-            if _insert(session, key, item.raw, data, digest, run_id, now):
-                return "new"
-            continue  # another process inserted it first: compare with what it stored
-        rid, old_hash, old_data, changes = row
+            rid = _insert(session, key, item.raw, data, digest, run_id, now)
+            if rid is None:
+                continue  # another process inserted it first: compare with what it stored
+            if data["type"] == "offer" and _page_known(session, data["url"]):
+                _change(session, rid, "offer", None, offer_summary(data), now, run_id)
+            return "new"
+        rid, old_hash, old_data, changes, gone_at = row
+        if gone_at is not None:  # an offer back on its page
+            _set_gone(session, [rid], None)
+            _change(session, rid, "offer", None, offer_summary(data), now, run_id)
         if old_hash == digest:
             session.execute(
                 update(SourceRecord).where(SourceRecord.id == rid).values(last_seen=now)
@@ -130,19 +148,117 @@ def _upsert(session: Session, item: Accepted, run_id: int | None) -> str:
                     *(changes or []),
                     {"at": now.isoformat(), "fields": changed, "previous_hash": old_hash},
                 ],
-            )
+            )  # fmt: skip
             .returning(SourceRecord.id)
         ).first()
         if won is not None:
+            for name in changed:
+                _change(session, rid, name, old_data.get(name), data.get(name), now, run_id)
             return "updated"
         # another process changed it meanwhile: compare with its version
+
+
+def offer_summary(data: dict[str, Any]) -> dict[str, Any]:
+    """An offer as its change rows show it."""
+    return {k: data.get(k) for k in ("provider", "country", "monetization", "quality", "price",
+                                     "currency")}  # fmt: skip
+
+
+def _change(session: Session, record_id: int, name: str, old: Any, new: Any, at: Any,
+            run_id: int | None) -> None:  # fmt: skip
+    session.execute(insert(Change).values(source_record_id=record_id, field=name, old=old,
+                                          new=new, at=at, crawl_run_id=run_id))  # fmt: skip
+
+
+def _page_known(session: Session, url: str) -> bool:
+    """Whether an earlier crawl fetched this page (so a record new on it appeared since)."""
+    return session.execute(select(Page.id).where(Page.url == url, Page.fetched_at.is_not(None))
+                           ).first() is not None  # fmt: skip
+
+
+def _set_gone(session: Session, record_ids: list[int], when: Any) -> None:
+    session.execute(
+        update(SourceRecord).where(SourceRecord.id.in_(record_ids)).values(gone_at=when)
+    )
+    session.execute(
+        update(Offer).where(Offer.source_record_id.in_(record_ids)).values(gone_at=when)
+    )
+
+
+def page_seen(session: Session, seen: PageSeen, run_id: int | None) -> str:
+    """Record a fetch of a page: validators and times for the next crawl; on 304, every record
+    of the page was seen again unchanged; otherwise, offers it no longer lists are gone and
+    quarantine entries it no longer earns are closed."""
+    page, now = seen.page, utcnow()
+    if page.status == 304:
+        ids = [
+            r
+            for (r,) in session.execute(select(SourceRecord.id).where(SourceRecord.url == page.url))
+        ]
+        if ids:
+            session.execute(
+                update(SourceRecord).where(SourceRecord.id.in_(ids)).values(last_seen=now)
+            )
+            session.execute(
+                update(Offer).where(Offer.source_record_id.in_(ids)).values(last_seen=now)
+            )
+        _save_page(session, page, run_id, now, changed=False)
+        return "not_modified"
+    gone = [
+        (rid, data)
+        for rid, ikey, data in session.execute(
+            select(SourceRecord.id, SourceRecord.item_key, SourceRecord.data).where(
+                SourceRecord.url == page.url,
+                SourceRecord.type == "offer",
+                SourceRecord.gone_at.is_(None),
+            )
+        )  # fmt: skip
+        if ikey not in seen.offers
+    ]
+    if gone:
+        _set_gone(session, [rid for rid, _ in gone], now)
+        for rid, data in gone:
+            _change(session, rid, "offer", offer_summary(data or {}), None, now, run_id)
+    session.execute(
+        update(Quarantine)
+        .where(
+            Quarantine.url == page.url,
+            Quarantine.resolved_at.is_(None),
+            Quarantine.reason.not_in(sorted(seen.rejected)),
+        )  # fmt: skip
+        .values(resolved_at=now, retry=False)
+    )
+    changed = bool(gone) or session.execute(select(SourceRecord.id).where(
+        SourceRecord.url == page.url, SourceRecord.crawl_run_id == run_id)).first() is not None  # fmt: skip
+    _save_page(session, page, run_id, now, changed)
+    return "page"
+
+
+def _save_page(session: Session, page: PageFetched, run_id: int | None, now: Any,
+               changed: bool) -> None:  # fmt: skip
+    values: dict[str, Any] = {"site": page.site, "url": page.url, "status": page.status,
+                              "fetched_at": now, "crawl_run_id": run_id}  # fmt: skip
+    if page.status != 304:  # a 304 keeps what the page was and where it led
+        values["kind"] = page.kind
+        values["links"] = [list(link) for link in page.links]
+    for name in ("etag", "last_modified"):  # a 304 need not repeat its validators
+        if getattr(page, name) or page.status != 304:
+            values[name] = getattr(page, name)
+    if changed:
+        values["changed_at"] = now
+    stmt = _insert_stmt(session)(Page).values(**values)
+    session.execute(stmt.on_conflict_do_update(index_elements=["url"], set_=values))
 
 
 def _find(session: Session, key: tuple[str, str, str, str]) -> Any:
     site, url, type_, ikey = key
     return session.execute(
         select(
-            SourceRecord.id, SourceRecord.content_hash, SourceRecord.data, SourceRecord.changes
+            SourceRecord.id,
+            SourceRecord.content_hash,
+            SourceRecord.data,
+            SourceRecord.changes,
+            SourceRecord.gone_at,
         ).where(
             SourceRecord.site == site,
             SourceRecord.url == url,
@@ -158,7 +274,7 @@ def _insert_stmt(session: Session) -> Any:
 
 
 def _insert(session: Session, key: tuple[str, str, str, str], raw: dict[str, Any],
-            data: dict[str, Any], digest: str, run_id: int | None, now: Any) -> bool:  # fmt: skip
+            data: dict[str, Any], digest: str, run_id: int | None, now: Any) -> int | None:  # fmt: skip
     site, url, type_, ikey = key
     stmt = (
         _insert_stmt(session)(SourceRecord)
@@ -178,7 +294,8 @@ def _insert(session: Session, key: tuple[str, str, str, str], raw: dict[str, Any
         .on_conflict_do_nothing(index_elements=["site", "url", "type", "item_key"])
         .returning(SourceRecord.id)
     )
-    return session.execute(stmt).first() is not None
+    row = session.execute(stmt).first()
+    return None if row is None else row[0]
 
 
 def quarantine(session: Session, item: Rejected, run_id: int | None) -> str:
@@ -215,4 +332,13 @@ def quarantine(session: Session, item: Rejected, run_id: int | None) -> str:
     return "quarantined_again" if seen else "quarantined"
 
 
-__all__ = ["Accepted", "Rejected", "Storable", "content_hash", "item_key", "quarantine", "stage"]
+__all__ = [
+    "Accepted",
+    "PageSeen",
+    "Rejected",
+    "Storable",
+    "content_hash",
+    "item_key",
+    "quarantine",
+    "stage",
+]

@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from pipelines.catalog.db import write_session
 from pipelines.catalog.resolver import Progress, Resolver
-from pipelines.catalog.stage import Accepted, Rejected, Storable, quarantine, stage
+from pipelines.catalog.stage import Accepted, PageSeen, Rejected, Storable, quarantine, stage
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +82,8 @@ class Catalog:
         ]
         if isinstance(item, Accepted):
             site, url, rtype, raw = item.record.site, item.record.url, item.record.type, item.raw
+        elif isinstance(item, PageSeen):
+            site, url, rtype, raw = item.page.site, item.page.url, "page", item.page.model_dump()
         else:
             site, url, rtype, raw = item.site, item.url, item.record_type, item.raw
         logger.error("cannot store the %s record of %s: %s", rtype, url, message)
