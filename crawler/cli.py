@@ -177,11 +177,12 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     print(f"{args.spider}: run #{run} {status}: {fetched} pages, records {stored or '{}'}, "
           f"finish reason {reason}", file=sys.stderr)  # fmt: skip
     if status != "finished":
+        problems = stats.get("filmagg/health_problems") or []
+        lost = {k: stats[f"filmagg/{k}"] for k in ("store_failed", "lost", "resolve_failed")
+                if stats.get(f"filmagg/{k}")}  # fmt: skip
         why = {
             "interrupted": "interrupted",
-            "degraded": f"{stats.get('filmagg/store_failed', 0)} record(s) could not be stored "
-            f"(quarantined as store_error), {stats.get('filmagg/lost', 0)} lost, "
-            f"{stats.get('filmagg/resolve_failed', 0)} resolver failure(s)",
+            "degraded": "; ".join([*problems, *(f"{k}: {n}" for k, n in lost.items())]),
         }.get(status, "no page could be fetched" if not fetched else str(reason))
         print(f"filmagg: crawl {status} ({why})", file=sys.stderr)
         return 1
@@ -384,7 +385,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
             run = s.get(CrawlRun, args.id)
             if run is None:
                 raise CliError(f"no run with id {args.id}")
-            shown = {**run_summary(run), "args": run.args, "stats": run.stats or {}}
+            shown = {**run_summary(run), "args": run.args, "health": run.health,
+                     "stats": run.stats or {}}  # fmt: skip
             if args.json:
                 print(json.dumps(shown, ensure_ascii=False, indent=2, default=str))
             else:
@@ -410,9 +412,19 @@ def _print_run(run: dict[str, Any]) -> None:
           f"on {run['host']} pid {run['pid']}")  # fmt: skip
     print(f"  pages {run['pages']}, items {run['items'] or '{}'}, errors {run['errors']}, "
           f"quarantined {run['quarantined']}")  # fmt: skip
-    for key in ("log_file",):
-        if run["stats"].get(f"filmagg/{key}"):
-            print(f"  log: {run['stats'][f'filmagg/{key}']}")
+    if run["stats"].get("filmagg/log_file"):
+        print(f"  log: {run['stats']['filmagg/log_file']}")
+    health = run.get("health")
+    if health:
+        m = health["measures"]
+        against = health.get("compared_with_run")
+        print(f"  health: {'OK' if not health['problems'] else 'PROBLEMS'}"
+              + (f" (compared with run #{against})" if against else " (no earlier good run)"))  # fmt: skip
+        for why in health["problems"]:
+            print(f"    ! {why}")
+        print(f"    items {m['items']}; coverage of films {m['coverage']}")
+        print(f"    error rate {m['error_rate']}, quarantine rate {m['quarantine_rate']}, "
+              f"304 rate {m['not_modified_rate']}")  # fmt: skip
     print("  stats:")
     for key, value in sorted(run["stats"].items()):
         print(f"    {key}: {value}")

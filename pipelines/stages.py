@@ -26,7 +26,8 @@ from scrapy.crawler import Crawler
 from scrapy.statscollectors import StatsCollector
 
 from pipelines.catalog.db import get_engine
-from pipelines.catalog.runs import finish_run, heartbeat, run_status, start_run
+from pipelines.catalog.health import COVERAGE_FIELDS
+from pipelines.catalog.runs import close_run, heartbeat, start_run
 from pipelines.catalog.stage import Accepted, PageSeen, Rejected, Storable, item_key
 from pipelines.catalog.store import Catalog
 from pipelines.normalize import normalize
@@ -63,6 +64,10 @@ def to_storable(item: Any, stats: StatsCollector | None = None) -> Storable | No
         return Rejected(site=item.site, url=item.url, record_type=item.type, reason=exc.reason,
                         errors=[p.as_dict() for p in exc.problems], raw=raw)  # fmt: skip
     _inc(stats, f"filmagg/valid/{record.type}")
+    if record.type == "film":
+        for name in COVERAGE_FIELDS:  # what run health compares between runs
+            if getattr(record, name):
+                _inc(stats, f"filmagg/coverage/film/{name}")
     return Accepted(record=record, raw=raw)
 
 
@@ -220,10 +225,14 @@ class CatalogPipeline:
         if self.catalog is None or self.run_id is None:
             return
         stats = self.stats.get_stats() if self.stats else {}
-        status = run_status(reason, stats)
+        limits = self.crawler.settings.getdict("FILMAGG_HEALTH") if self.crawler else {}
+        status, health = await self._in_thread(
+            close_run, self.catalog.engine, self.run_id, reason, dict(stats), limits
+        )
         if self.stats is not None:
             self.stats.set_value("filmagg/run_status", status)
-        await self._in_thread(finish_run, self.catalog.engine, self.run_id, status, reason, stats)
+            if health and health["problems"]:
+                self.stats.set_value("filmagg/health_problems", health["problems"])
         logger.info("run #%s %s (%s)", self.run_id, status, reason)
 
     def _tick(self) -> Any:

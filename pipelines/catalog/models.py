@@ -104,6 +104,7 @@ class CrawlRun(SQLModel, table=True):
     pid: int | None = None
     heartbeat_at: datetime | None = None
     stats: dict | None = _json()
+    health: dict | None = _json()  # pipelines.catalog.health.health_report
 
 
 class SourceRecord(SQLModel, table=True):

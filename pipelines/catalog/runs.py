@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from pipelines.catalog.db import write_session
+from pipelines.catalog.health import health_report
 from pipelines.catalog.models import CrawlRun, utcnow
 
 STATUSES = ("running", "finished", "failed", "interrupted", "degraded", "abandoned")
@@ -60,14 +61,47 @@ def heartbeat(engine: Engine, run_id: int) -> None:
                .values(heartbeat_at=utcnow()))  # fmt: skip
 
 
-def finish_run(
-    engine: Engine, run_id: int, status: str, reason: str, stats: dict[str, Any]
-) -> None:
+def finish_run(engine: Engine, run_id: int, status: str, reason: str, stats: dict[str, Any],
+               health: dict[str, Any] | None = None) -> None:  # fmt: skip
     assert status in STATUSES, status
     with write_session(engine) as s:
         s.exec(update(CrawlRun).where(CrawlRun.id == run_id).values(
             status=status, finish_reason=reason, finished_at=utcnow(), heartbeat_at=utcnow(),
-            stats=json.loads(json.dumps(stats, default=str))))  # fmt: skip
+            stats=json.loads(json.dumps(stats, default=str)), health=health))  # fmt: skip
+
+
+def close_run(engine: Engine, run_id: int, reason: str, stats: dict[str, Any],
+              limits: dict[str, Any] | None = None) -> tuple[str, dict[str, Any] | None]:  # fmt: skip
+    """End a run: its status from Scrapy's finish reason and its stats, then, for a run that
+    finished, its health against the previous good run of the same plan entry (or the same
+    spider and arguments); a failed check makes it ``degraded``. Returns (status, health)."""
+    status = run_status(reason, stats)
+    health = None
+    if status == "finished":
+        previous = previous_good_run(engine, run_id)
+        health = health_report(stats, previous.stats if previous else None, limits,
+                               previous.id if previous else None)  # fmt: skip
+        if health["problems"]:
+            status = "degraded"
+    finish_run(engine, run_id, status, reason, stats, health)
+    return status, health
+
+
+def previous_good_run(engine: Engine, run_id: int) -> CrawlRun | None:
+    """The last finished run of the same plan entry, or of the same spider and arguments."""
+    with Session(engine) as s:
+        run = s.get(CrawlRun, run_id)
+        if run is None:
+            return None
+        q = select(CrawlRun).where(CrawlRun.id < run_id, CrawlRun.status == "finished")
+        if run.plan_entry:
+            q = q.where(CrawlRun.plan_entry == run.plan_entry)
+        else:
+            q = q.where(CrawlRun.spider == run.spider, CrawlRun.plan_entry.is_(None))  # type: ignore[union-attr]
+        for candidate in s.exec(q.order_by(CrawlRun.id.desc()).limit(20)).all():  # type: ignore[union-attr]
+            if run.plan_entry or candidate.args == run.args:
+                return candidate
+    return None
 
 
 def reap_abandoned(engine: Engine, stale_after: float = HEARTBEAT_STALE_AFTER) -> list[int]:

@@ -1,6 +1,6 @@
 """Incremental crawling and change history: ``page`` (validators, fetch times, kind),
-``change`` (what re-crawls changed), ``gone_at`` on offer records, and quarantine ``retry`` /
-``resolved_at``.
+``change`` (what re-crawls changed), ``gone_at`` on offer records, quarantine ``retry`` /
+``resolved_at``, and each run's ``health`` report.
 
 Revision ID: 0005
 Revises: 0004
@@ -61,9 +61,11 @@ def upgrade() -> None:
         sa.Column("retry", sa.Boolean(), nullable=False, server_default=sa.false()),
     )
     op.add_column("quarantine", sa.Column("resolved_at", WHEN, nullable=True))
+    op.add_column("crawl_run", sa.Column("health", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_column("crawl_run", "health")
     op.drop_column("quarantine", "resolved_at")
     op.drop_column("quarantine", "retry")
     op.drop_column("source_record", "gone_at")
