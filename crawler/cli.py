@@ -133,6 +133,51 @@ def _check_settings(defaults: Any, given: dict[str, str]) -> None:
             raise CliError(f"-s {name}={value}: expected {what}") from None
 
 
+def _log_file(args: argparse.Namespace, settings: Any) -> str | None:
+    """Where Scrapy's log goes: ``--logfile`` (``-``: the terminal), else a new file per run in
+    ``FILMAGG_LOG_DIR`` (default ``./logs``). ``--loglevel`` sets its level."""
+    if args.loglevel:
+        settings.set("LOG_LEVEL", args.loglevel.upper(), priority="cmdline")
+    if args.logfile == "-":
+        return None
+    if args.logfile:
+        path = Path(args.logfile)
+    else:
+        folder = Path(
+            os.environ.get("FILMAGG_LOG_DIR") or settings.get("FILMAGG_LOG_DIR") or "logs"
+        )
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        path = folder / f"{args.spider}-{stamp}-{os.getpid()}.log"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.open("a", encoding="utf-8").close()
+    except OSError as exc:
+        raise CliError(f"cannot write the log file {path}: {exc.strerror}") from exc
+    return str(path)
+
+
+def _print_crawl_summary(spider: str, stats: dict[str, Any], seconds: float,
+                         log_file: str | None) -> None:  # fmt: skip
+    """The few lines a crawl ends with on the terminal (the detail is in its log file)."""
+    out = sys.stderr
+    pages = stats.get("response_received_count", 0)
+    print(f"{spider}: run #{stats.get('filmagg/run_id')} {stats.get('filmagg/run_status', 'failed')}"
+          f" in {seconds:.1f} s (finish reason {stats.get('finish_reason')})", file=out)  # fmt: skip
+    items = {k.rsplit("/", 1)[-1]: v for k, v in stats.items() if k.startswith("filmagg/valid/")}
+    stored = {k.rsplit("/", 1)[-1]: v for k, v in stats.items() if k.startswith("filmagg/stored/")}
+    extra = [f"{stats[k]} {label}" for k, label in (
+        ("filmagg/not_modified", "not modified"), ("filmagg/skipped/not_due", "not due"),
+        ("filmagg/retried", "retried")) if stats.get(k)]  # fmt: skip
+    print(f"  pages {pages}" + (f" ({', '.join(extra)})" if extra else ""), file=out)
+    print(f"  records {items or '{}'}; stored {stored or '{}'}", file=out)
+    failed = {k.split("/", 2)[-1]: v for k, v in stats.items() if k.startswith("filmagg/failed/")}
+    if failed or stats.get("log_count/ERROR"):
+        print(f"  failed pages {failed or '{}'}; {stats.get('log_count/ERROR', 0)} errors logged",
+              file=out)  # fmt: skip
+    if log_file:
+        print(f"  log: {log_file}", file=out)
+
+
 def cmd_crawl(args: argparse.Namespace) -> int:
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "crawler.settings")
     from scrapy.crawler import AsyncCrawlerProcess
@@ -145,6 +190,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     given = _split_pairs(args.set or [], "-s")
     _check_settings(settings, given)
     settings.setdict(given, priority="cmdline")
+    log_file = _log_file(args, settings)
     db = database_url(args.db or settings.get("FILMAGG_DB"))
     check_writable(get_engine(db))  # fail fast, before any crawling, on a bad or read-only catalog
     settings.set("FILMAGG_DB", db, priority="cmdline")
@@ -162,20 +208,23 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         raise CliError(
             f"spider {args.spider!r} needs -a start_urls=URL[,URL...], -a sitemap=URL or -a base_url=URL"
         )
+    if log_file:
+        settings.set("LOG_FILE", log_file, priority="cmdline")
+        settings.set("FILMAGG_PROGRESS", sys.stderr.isatty(), priority="cmdline")
     process = AsyncCrawlerProcess(settings)
     crawler = process.create_crawler(spidercls)
     process.crawl(crawler, **spider_args)
+    started = time.monotonic()
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}
     if getattr(crawler, "spider", None) is None:
-        raise CliError(f"spider {args.spider!r} could not start (see the log above)")
+        raise CliError(
+            f"spider {args.spider!r} could not start (see {log_file or 'the log above'})"
+        )
+    status = stats.get("filmagg/run_status", "failed")
+    _print_crawl_summary(args.spider, stats, time.monotonic() - started, log_file)
     reason = stats.get("finish_reason")
     fetched = stats.get("response_received_count", 0)
-    stored = {k.rsplit("/", 1)[-1]: v for k, v in stats.items() if k.startswith("filmagg/stored/")}
-    status = stats.get("filmagg/run_status", "failed")
-    run = stats.get("filmagg/run_id")
-    print(f"{args.spider}: run #{run} {status}: {fetched} pages, records {stored or '{}'}, "
-          f"finish reason {reason}", file=sys.stderr)  # fmt: skip
     if status != "finished":
         problems = stats.get("filmagg/health_problems") or []
         lost = {k: stats[f"filmagg/{k}"] for k in ("store_failed", "lost", "resolve_failed")
@@ -230,7 +279,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         for i, spider in enumerate(DEMO_SPIDERS, 1):
             print(f"[{i}/{len(DEMO_SPIDERS)}] crawling {spider} ...", file=sys.stderr)
             cmd = [sys.executable, "-m", "crawler.cli", "crawl", spider, "-a", f"base_url={base}",
-                   "--db", db, "-s", f"LOG_LEVEL={args.loglevel}",
+                   "--db", db, "--loglevel", args.loglevel, "--logfile", "-",
                    # local fixtures: no politeness delay needed
                    "-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False"]  # fmt: skip
             done = subprocess.run(cmd, cwd=REPO, check=False)
@@ -658,6 +707,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("spider")
     c.add_argument("-a", dest="arg", action="append", metavar="NAME=VALUE", help="spider argument")
     c.add_argument("-s", dest="set", action="append", metavar="NAME=VALUE", help="Scrapy setting")
+    c.add_argument("--loglevel", metavar="LEVEL", help="Scrapy's log level (default INFO)")
+    c.add_argument("--logfile", metavar="PATH",
+                   help="Scrapy's log (default: a new file per run in ./logs or FILMAGG_LOG_DIR; "
+                        "- for the terminal)")  # fmt: skip
     c.set_defaults(func=cmd_crawl)
 
     pa = sub.add_parser("parse", help="print the normalized records a saved page yields (offline)")

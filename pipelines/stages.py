@@ -128,6 +128,8 @@ class CatalogPipeline:
         )
         if self.stats is not None:
             self.stats.set_value("filmagg/run_id", self.run_id)
+            if self.crawler and self.crawler.settings.get("LOG_FILE"):
+                self.stats.set_value("filmagg/log_file", self.crawler.settings.get("LOG_FILE"))
 
     def accept(self, item: Any) -> list[Storable] | None:
         """Buffer one item; returns the batch to store when the buffer is full."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ from crawler.sites import all_sites
 from crawler.spiders.base import page_records
 
 ROOT = Path(__file__).resolve().parent.parent
+# crawls run by tests write their per-run Scrapy logs here, not into the checkout's ./logs
+os.environ.setdefault("FILMAGG_LOG_DIR", tempfile.mkdtemp(prefix="filmagg-test-logs-"))
 SITES = ROOT / "fixtures" / "sites"
 DEMO_BASE = "http://127.0.0.1:8157/"
 DEMO_SITES = ("cinepedia", "streamfinder", "reelreviews")

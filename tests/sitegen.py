@@ -521,7 +521,7 @@ def crawl_command(db_url: str, urls: Sequence[str], settings: dict[str, str] | N
     merged = {**CRAWL_SETTINGS, **(settings or {})}
     flags = [x for k, v in merged.items() for x in ("-s", f"{k}={v}")]
     return [sys.executable, "-m", "crawler.cli", "crawl", "schema_org",
-            "-a", "start_urls=" + ",".join(urls), "--db", db_url, *flags]  # fmt: skip
+            "-a", "start_urls=" + ",".join(urls), "--db", db_url, "--logfile", "-", *flags]  # fmt: skip
 
 
 @dataclass

@@ -14,6 +14,7 @@ from pipelines.catalog.runs import close_run, start_run
 def run(films: int = 100, pages: int = 120, **extra: Any) -> dict[str, Any]:
     """Stats of a healthy crawl: every film has every field."""
     stats: dict[str, Any] = {"response_received_count": pages, "filmagg/valid/film": films,
+                             "downloader/response_status_count/200": pages,
                              "filmagg/valid/review": 40, "finish_reason": "finished"}  # fmt: skip
     for field in ("year", "directors", "runtime_minutes", "cast", "synopsis", "external_ids"):
         stats[f"filmagg/coverage/film/{field}"] = films
@@ -30,10 +31,11 @@ def run(films: int = 100, pages: int = 120, **extra: Any) -> dict[str, Any]:
         (run(**{"filmagg/stored/quarantined": 60}), None, "quarantine rate 30% > 25%"),
         (run(**{"filmagg/coverage/film/directors": 10}), run(), "films with directors: 10%, down from 100%"),
         (run(**{"filmagg/coverage/film/directors": 10}), None, None),  # nothing to compare with
-        (run(films=10, **{"filmagg/coverage/film/year": 1}), run(), "film items: 10"),  # no coverage check
-        (run(films=30), run(), "film items: 30, against 100"),
-        (run(**{"filmagg/valid/review": 5}), run(), "review items: 5, against 40"),
+        (run(films=10, **{"filmagg/coverage/film/year": 1}), run(), "film items: 10 from 120 pages"),
+        (run(films=30), run(), "film items: 30 from 120 pages, against 100 from 120"),
+        (run(**{"filmagg/valid/review": 5}), run(), "review items: 5 from 120 pages"),
         (run(films=60), run(), None),  # within min_items_ratio
+        (run(films=0, pages=2), run(), None),  # an incremental run: nothing due, nothing to say
     ],
 )  # fmt: skip
 def test_checks(now: dict[str, Any], before: dict[str, Any] | None, problem: str | None) -> None:

@@ -96,16 +96,26 @@ def _coverage_check(field: str) -> Check:
     return Check(f"coverage/{field}", f"share of films with {field} holds", verdict)
 
 
+def content_pages(stats: Stats) -> float:
+    """Pages that came with content (200): an incremental run fetches few, and 304s or pages
+    not due yield nothing, so items are compared per such page."""
+    return _n(stats, "downloader/response_status_count/200")
+
+
 def _items_check(item_type: str) -> Check:
     def verdict(now: Stats, before: Stats | None, limits: Mapping[str, float]) -> str | None:
         if before is None:
             return None
+        pages_was, pages_now = content_pages(before), content_pages(now)
         was, is_ = _n(before, f"filmagg/valid/{item_type}"), _n(now, f"filmagg/valid/{item_type}")
-        if was >= limits["min_sample"] and is_ < was * limits["min_items_ratio"]:
-            return f"{item_type} items: {is_:.0f}, against {was:.0f} in the last good run"
+        if min(pages_was, pages_now) < limits["min_sample"] or was < limits["min_sample"]:
+            return None
+        if is_ / pages_now < was / pages_was * limits["min_items_ratio"]:
+            return (f"{item_type} items: {is_:.0f} from {pages_now:.0f} pages, against "
+                    f"{was:.0f} from {pages_was:.0f} in the last good run")  # fmt: skip
         return None
 
-    return Check(f"items/{item_type}", f"{item_type} items hold up", verdict)
+    return Check(f"items/{item_type}", f"{item_type} items per page hold up", verdict)
 
 
 CHECKS: tuple[Check, ...] = (

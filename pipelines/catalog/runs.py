@@ -3,7 +3,8 @@
 Statuses: ``running``; ``finished`` (Scrapy finished, a CLOSESPIDER cap included, and every
 record was stored); ``degraded`` (finished, but some records could not be stored and went to
 quarantine as ``store_error``, or were lost, or resolving them failed and they wait pending); ``interrupted`` (Ctrl-C / SIGTERM: Scrapy's
-``shutdown``); ``failed`` (nothing could be fetched, or Scrapy stopped for another reason);
+``shutdown``); ``failed`` (nothing could be fetched, no start URL or sitemap answered, or Scrapy stopped
+for another reason);
 ``abandoned`` (the process died without closing its run: found by the next run on the
 catalog, by a dead pid on the same host or a heartbeat older than ``stale_after``).
 """
@@ -33,6 +34,8 @@ def run_status(reason: str, stats: dict[str, Any]) -> str:
     """The status a run ends with, from Scrapy's finish reason and the run's stats."""
     if reason == "shutdown":
         return "interrupted"
+    if stats.get("filmagg/start/failed") and not stats.get("filmagg/start/fetched"):
+        return "failed"  # no start URL or sitemap could be read
     normal = reason == "finished" or reason.startswith("closespider_")  # a cap is a finish
     if not normal or reason == "closespider_errorcount" or not stats.get("response_received_count"):
         return "failed"
