@@ -704,7 +704,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.set_defaults(func=cmd_demo)
 
     c = sub.add_parser("crawl", parents=[db], help="run one spider into the catalog")
-    c.add_argument("spider")
+    c.add_argument(
+        "spider", help="one per site module (README lists them; an unknown name does too)"
+    )
     c.add_argument("-a", dest="arg", action="append", metavar="NAME=VALUE", help="spider argument")
     c.add_argument("-s", dest="set", action="append", metavar="NAME=VALUE", help="Scrapy setting")
     c.add_argument("--loglevel", metavar="LEVEL", help="Scrapy's log level (default INFO)")
@@ -759,10 +761,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.set_defaults(func=cmd_resolve)
 
     ru = sub.add_parser("runs", parents=[db], help="crawl runs: when, how they ended, counts")
-    ru.add_argument("--spider")
-    ru.add_argument("--plan-entry", dest="plan_entry", metavar="NAME")
-    ru.add_argument("--limit", type=int, default=50)
-    ru.add_argument("--json", action="store_true")
+    ru.add_argument("--spider", help="only this spider's runs")
+    ru.add_argument("--plan-entry", dest="plan_entry", metavar="NAME",
+                    help="only the runs of this crawls.toml entry")  # fmt: skip
+    ru.add_argument("--limit", type=int, default=50, help="newest N runs (default 50)")
+    ru.add_argument("--json", action="store_true", help="one JSON array instead of a table")
     rusub = ru.add_subparsers(dest="runs_cmd", metavar="[show ID]")
     rus = rusub.add_parser("show", parents=[db], help="one run's stats and health report")
     rus.add_argument("id", type=int)
@@ -772,19 +775,23 @@ def build_parser() -> argparse.ArgumentParser:
     qu = sub.add_parser(
         "quarantine", parents=[db], help="list or export quarantined pages and records"
     )
-    qu.add_argument("--run", type=int, metavar="ID")
+    qu.add_argument("--run", type=int, metavar="ID", help="quarantined by this run")
     qu.add_argument("--reason", help="a reason, or a prefix ending in * (http_*)")
-    qu.add_argument("--site")
+    qu.add_argument("--site", help="this site's entries only")
     qu.add_argument("--all", action="store_true", help="resolved entries too")
     qu.add_argument("--format", choices=["table", "csv", "json", "jsonl"], default="table")
-    qu.add_argument("--out", metavar="PATH")
+    qu.add_argument("--out", metavar="PATH", help="output file (default: stdout)")
     qu.set_defaults(func=cmd_quarantine)
 
     rt = sub.add_parser("retry", parents=[db], help="queue quarantined pages for the next crawl")
-    rt.add_argument("--run", type=int, metavar="ID")
+    rt.add_argument("--run", type=int, metavar="ID", help="quarantined by this run")
     rt.add_argument("--reason", help="a reason, or a prefix ending in * (http_*)")
-    rt.add_argument("--site")
+    rt.add_argument("--site", help="this site's entries only")
     rt.set_defaults(func=cmd_retry)
+
+    from crawler.schedule import add_commands
+
+    add_commands(sub, db)
 
     dbp = sub.add_parser("db", help="the catalog's schema: status, upgrade")
     dbsub = dbp.add_subparsers(dest="db_cmd", required=True, metavar="status|upgrade")
@@ -826,4 +833,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the importable module's main, so that CliError raised by modules that import
+    # crawler.cli (the scheduler) is the class caught here
+    from crawler.cli import main as _main
+
+    sys.exit(_main())

@@ -209,7 +209,7 @@ def test_crawl_of_a_dead_server_fails_cleanly(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "crawl failed" in done.stderr
     with sqlite3.connect(tmp_path / "d.db") as conn:
-        assert conn.execute("select reason from quarantine").fetchall() == [("download_error",)]
+        assert conn.execute("select reason from quarantine").fetchall() == [("connection_refused",)]
 
 
 def test_parse_prints_records_as_json_lines() -> None:

@@ -40,7 +40,9 @@ def crawl(db: str, base: str, *extra: str) -> dict[str, dict[str, Any]]:
     for spider in SPIDERS:
         filmagg("crawl", spider, "-a", f"base_url={base}", "--db", db, *FAST, *extra)
     with sqlite3.connect(db.removeprefix("sqlite:///")) as conn:
-        rows = conn.execute("SELECT spider, stats FROM crawl_run ORDER BY id DESC LIMIT 2").fetchall()
+        rows = conn.execute(
+            "SELECT spider, stats FROM crawl_run ORDER BY id DESC LIMIT 2"
+        ).fetchall()
     return {spider: json.loads(stats) for spider, stats in rows}
 
 
@@ -97,7 +99,9 @@ def test_unchanged_recrawl_is_conditional_and_edits_show_in_history(
     assert rating["old"]["value_100"] == 80 and rating["new"]["value_100"] == 60
 
     work = price["work_id"]
-    shown = json.loads(filmagg("works", "show", str(work), "--history", "--json", "--db", db).stdout)
+    shown = json.loads(
+        filmagg("works", "show", str(work), "--history", "--json", "--db", db).stdout
+    )
     assert sorted(c["field"] for c in shown["history"]) == ["offer", "price"]
     (max_offer,) = [o for o in shown["offers"] if o["provider"] == "Max"]
     assert max_offer["gone_at"] is not None

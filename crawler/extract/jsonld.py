@@ -147,6 +147,12 @@ def jsonld_objects(source: str | TextResponse | Selector) -> list[dict[str, Any]
     return out
 
 
+def unreadable_blocks(source: str | TextResponse | Selector) -> list[str]:
+    """The JSON-LD script blocks that hold something but yield no value even after every
+    repair ``parse_block`` knows: a page that meant to publish structured data and broke it."""
+    return [raw for raw in script_blocks(source) if _unwrap(raw) and not parse_block(raw)]
+
+
 def jsonld_document(text: str) -> list[dict[str, Any]]:
     """The objects of a JSON(-LD) document served on its own (an API or ``.jsonld`` URL)."""
     out: list[dict[str, Any]] = []

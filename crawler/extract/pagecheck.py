@@ -1,5 +1,5 @@
 """Why a page that should describe a film does not: bot walls, consent walls, JS shells,
-search and listing pages, several documents glued together.
+search and listing pages, several documents glued together, JSON-LD too broken to read.
 
 ``why_not_film`` answers with a short slug (counted in crawl stats) or None when the page may
 hold a film. Precision comes first: any structured film on the page (a JSON-LD or microdata
@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from scrapy.http import TextResponse
 
-from crawler.extract.jsonld import jsonld_objects
+from crawler.extract.jsonld import jsonld_objects, unreadable_blocks
 from crawler.extract.microdata import microdata_items
 from crawler.extract.opengraph import og_first, opengraph
 from crawler.extract.schema_org import film_objects, is_subpage_title
@@ -171,6 +171,10 @@ def why_not_film(response: TextResponse) -> str | None:
         return "search_results"
     if len(links) >= LISTING_MIN_LINKS:
         return "listing"
+    if unreadable_blocks(text):
+        # Structured data was meant to be there: the true reason, before any judgement on the
+        # visible text (such a page is often thin and would read as a JS shell).
+        return "broken_jsonld"
     visible = _visible_text(response, CONSENT_TEXT)
     if visible is None:
         return None  # a page with real text: not a wall, not a shell

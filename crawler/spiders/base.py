@@ -2,7 +2,10 @@
 
 It holds no extraction logic: ``page_records`` routes a response to the site's parser and
 turns every way a page can fail (empty, too large, not text, no film data, parser bug) into a
-``PageRejected`` item for quarantine, so one bad page never stops the crawl.
+``PageRejected`` item for quarantine, so one bad page never stops the crawl. Download failures
+take the same road through ``on_error``, with the true reason ``failure_reason`` reads from
+Scrapy's exception (``timeout``, ``redirect_loop``, ``http_503``, ...): every URL a crawl
+touches ends stored, counted as an ordinary page, or quarantined with why.
 """
 
 from __future__ import annotations
@@ -14,11 +17,31 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
-from scrapy.http import Response, TextResponse
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    NotSupported,
+    ResponseDataLossError,
+    UnsupportedURLSchemeError,
+)
+from scrapy.http import Request, Response, TextResponse
+from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
+from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
 from scrapy.utils.sitemap import Sitemap
+from twisted.internet import error as txerror
+from twisted.internet.defer import CancelledError
+from twisted.internet.defer import TimeoutError as DeferredTimeoutError
 from twisted.python.failure import Failure
+from twisted.web.client import ResponseFailed
 
+from crawler.middlewares import RedirectFailure
 from crawler.sites.base import ORDINARY_PAGES, NoFilmData, SiteRules
 from pipelines.normalize import fold
 from pipelines.records import PageRejected, ScrapedRecord
@@ -26,6 +49,96 @@ from pipelines.records import PageRejected, ScrapedRecord
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_PAGE_BYTES = 10 * 1024 * 1024
+# Decompressed size over compressed size above which an oversized body is a decompression
+# bomb rather than a big page: HTML compresses 5-15x, a bomb of zeros ~1000x. Scrapy stops
+# inflating at DOWNLOAD_MAXSIZE, so the ratio known is a lower bound (so far / whole body).
+BOMB_RATIO = 20
+# Discovered links answering these are dead links: counted (filmagg/not_found), not quarantined.
+NOT_FOUND = frozenset({404, 410})
+START_URL = "filmagg_start_url"  # request meta: a start URL or sitemap the crawl was given
+SITEMAP = "filmagg_sitemap"  # request meta: a sitemap (given, or listed in a sitemap index)
+_DECOMPRESSED = re.compile(r"\((\d+) B compressed, (\d+) B decompressed")
+
+
+def failure_reason(
+    error: Failure | BaseException | Response, max_bytes: int | None = None
+) -> tuple[str, str]:
+    """Why a URL could not be fetched, as ``(reason slug, detail)``: from the exception a
+    request's errback gets (or the Failure wrapping it), or from a non-2xx response.
+
+    Pure, so every case is testable without a reactor. The exceptions are those Scrapy 2.19's
+    HTTP/1.1 handler raises after ``wrap_twisted_exceptions`` (scrapy/utils/_download_handlers.py),
+    the raw Twisted ones it wraps (other handlers, older Scrapy), and the ``IgnoreRequest``s of
+    the downloader middlewares (robots.txt, decompression, redirects, offsite)."""
+    if isinstance(error, Failure):
+        error = error.value
+    if isinstance(error, Response):
+        return f"http_{error.status}", f"HTTP {error.status}"
+    text = str(error).strip()
+    name = type(error).__name__
+    if isinstance(error, RedirectFailure):
+        return error.reason, " -> ".join(error.chain)
+    if isinstance(error, HttpError):
+        response = getattr(error, "response", None)
+        if response is None:
+            return "http_error", text or name
+        return f"http_{response.status}", f"HTTP {response.status} from {response.url}"
+    if isinstance(error, IgnoreRequest):
+        return _ignored_reason(error, text)
+    if isinstance(error, DownloadCancelledError | CancelledError):
+        # HTTP/1.1 handler: the body passed DOWNLOAD_MAXSIZE (announced by Content-Length,
+        # or while streaming; then the message is empty). Timeouts raise DownloadTimeoutError.
+        cap = f" (DOWNLOAD_MAXSIZE={max_bytes})" if max_bytes else ""
+        return "too_large", text or f"the body passed the size cap while streaming{cap}"
+    if isinstance(error, DownloadTimeoutError | DeferredTimeoutError | txerror.TimeoutError
+                  | txerror.TCPTimedOutError):  # fmt: skip
+        return "timeout", text or name
+    if isinstance(error, DownloadConnectionRefusedError | txerror.ConnectionRefusedError):
+        return "connection_refused", text or name
+    if isinstance(error, CannotResolveHostError | txerror.DNSLookupError):
+        return "dns_error", text or name
+    if isinstance(error, ResponseDataLossError):
+        return "connection_lost", "the body was cut short (fewer bytes than Content-Length)"
+    if isinstance(error, DownloadFailedError | ResponseFailed | txerror.ConnectionClosed):
+        return "connection_lost", f"{name}: {_reasons(error) or text}"
+    if isinstance(error, txerror.ConnectError):
+        return "connection_failed", f"{name}: {text}"
+    if isinstance(error, UnsupportedURLSchemeError | NotSupported):
+        return "unsupported_url", text or name
+    if "SSL" in name or "TLS" in name or type(error).__module__.startswith("OpenSSL"):
+        return "tls_error", f"{name}: {text}"
+    return "download_error", f"{name}: {text}"
+
+
+def _ignored_reason(error: IgnoreRequest, text: str) -> tuple[str, str]:
+    """An ``IgnoreRequest`` raised by a downloader middleware; Scrapy tells them apart only by
+    their messages (robotstxt.py, httpcompression.py, redirect.py, offsite.py)."""
+    if "robots.txt" in text:
+        return "robots_disallowed", text
+    if "during decompression" in text or type(error.__cause__).__name__.startswith(
+        "_Decompression"
+    ):
+        m = _DECOMPRESSED.search(text)
+        bomb = m is not None and int(m.group(2)) >= BOMB_RATIO * max(1, int(m.group(1)))
+        return ("gzip_bomb" if bomb else "too_large"), text
+    if "max redirections" in text:
+        return "too_many_redirects", text
+    if text.startswith("Filtered offsite"):
+        return "offsite", text
+    return "ignored", text or type(error).__name__
+
+
+def _reasons(error: BaseException) -> str:
+    """What a Twisted wrapper exception (``ResponseFailed``, or Scrapy's wrapper around it)
+    carries: "ConnectionLost: Connection to the other side was lost ..." ."""
+    inner = getattr(error, "reasons", None) or getattr(error.__cause__, "reasons", None) or []
+    return "; ".join(f"{f.type.__name__}: {f.getErrorMessage()}" for f in inner)
+
+
+def first_url(request: Request) -> str:
+    """The URL a request was made for, before any redirect: the one to quarantine and retry."""
+    chain = request.meta.get("redirect_urls") or []
+    return chain[0] if chain else request.url
 
 
 def page_records(rules: SiteRules, response: Response, max_bytes: int = DEFAULT_MAX_PAGE_BYTES
@@ -88,6 +201,26 @@ class SiteSpider(scrapy.Spider):
 
     rules: SiteRules
 
+    @classmethod
+    def update_settings(cls, settings: BaseSettings) -> None:
+        """``DOWNLOAD_MAXSIZE`` follows ``FILMAGG_MAX_PAGE_BYTES`` (``-s`` included), so Scrapy
+        cancels an oversized page while it streams instead of holding it whole; the warning
+        size is half of it. A ``DOWNLOAD_MAXSIZE`` given on the command line or by a site wins."""
+        super().update_settings(settings)
+        cap = settings.getint("FILMAGG_MAX_PAGE_BYTES", DEFAULT_MAX_PAGE_BYTES)
+        if cap <= 0:
+            return
+        project = SETTINGS_PRIORITIES["project"]
+        for name, value in (("DOWNLOAD_MAXSIZE", cap), ("DOWNLOAD_WARNSIZE", cap // 2)):
+            if (settings.getpriority(name) or 0) <= project:
+                settings.set(name, value, priority="spider")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SiteSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
+        return spider
+
     def __init__(self, start_urls: str | Iterable[str] | None = None, base_url: str | None = None,
                  sitemap: str | None = None, *args: Any, **kwargs: Any) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)
@@ -101,51 +234,116 @@ class SiteSpider(scrapy.Spider):
                              f"or -a base_url=URL of a server hosting {self.rules.start_path}")  # fmt: skip
         self.allowed_hosts = {urlsplit(u).netloc for u in [*self.start_urls, *self.sitemaps]}
 
+    def _inc(self, key: str) -> None:
+        crawler = getattr(self, "crawler", None)
+        if crawler is not None and crawler.stats is not None:
+            crawler.stats.inc_value(key)
+
     async def start(self) -> AsyncIterator[Any]:
+        # START_URL marks the URLs the user gave. Not Scrapy's is_start_request: requests
+        # that spider middlewares add to the start (quarantine retries) get that one too.
         for url in self.sitemaps:
-            yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_error)
+            yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_error,
+                                 meta={START_URL: True, SITEMAP: True})  # fmt: skip
         for url in self.start_urls:
-            yield scrapy.Request(url, callback=self.parse, errback=self.on_error)
+            yield scrapy.Request(url, callback=self.parse, errback=self.on_error,
+                                 meta={START_URL: True})  # fmt: skip
 
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
         """Every page a sitemap (or sitemap index, gzipped or not) lists on the allowed hosts."""
+        start = bool(response.meta.get(START_URL))
         body = response.body
-        if body[:2] == b"\x1f\x8b":
-            body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
         try:
+            if body[:2] == b"\x1f\x8b":
+                body = gunzip(body, max_size=self.settings.getint("DOWNLOAD_MAXSIZE"))
             sitemap = Sitemap(body)
-        except Exception as exc:  # lxml refuses non-XML bodies
-            yield PageRejected(
-                site=self.rules.name, url=response.url, reason="bad_sitemap", detail=repr(exc)
-            )
+        except Exception as exc:  # lxml refuses non-XML bodies; gunzip refuses bombs
+            reason, detail = "bad_sitemap", repr(exc)
+            if hasattr(exc, "decompressed_size"):  # scrapy.utils._compression's size error
+                ratio = exc.decompressed_size >= BOMB_RATIO * max(1, len(response.body))
+                reason, detail = ("gzip_bomb" if ratio else "too_large"), str(exc)
+                self._inc(f"filmagg/failed/{reason}")
+            if start:
+                self._inc("filmagg/start/failed")
+            self.logger.warning("cannot read sitemap %s: %s: %s", response.url, reason, detail)
+            yield PageRejected(site=self.rules.name, url=response.url, reason=reason, detail=detail)
             return
+        if start:
+            self._inc("filmagg/start/fetched")
+            self.allowed_hosts.add(urlsplit(response.url).netloc)
         for entry in sitemap:
             loc = entry.get("loc", "").strip()
-            if not loc or urlsplit(loc).netloc not in self.allowed_hosts:
+            if not loc:
                 continue
-            callback = self.parse_sitemap if sitemap.type == "sitemapindex" else self.parse
-            yield scrapy.Request(loc, callback=callback, errback=self.on_error)
+            if urlsplit(loc).netloc not in self.allowed_hosts:
+                self._inc("filmagg/offsite")
+                continue
+            if sitemap.type == "sitemapindex":
+                yield scrapy.Request(loc, callback=self.parse_sitemap, errback=self.on_error,
+                                     meta={SITEMAP: True})  # fmt: skip
+            else:
+                # the page's lastmod lets the incremental middleware skip it while unchanged
+                meta = {"lastmod": entry["lastmod"]} if entry.get("lastmod") else {}
+                yield scrapy.Request(loc, callback=self.parse, errback=self.on_error, meta=meta)
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        if response.meta.get(START_URL):
+            self._inc("filmagg/start/fetched")
+            # a start URL that redirected (http -> https, a www host) names the site's host
+            self.allowed_hosts.add(urlsplit(response.url).netloc)
+        if response.status == 304:
+            return  # Not Modified (a conditional request): nothing on the page changed
+        if self.rules.parser_for(response.url) is None:
+            self._inc("filmagg/navigation")  # a page read for its links only (an index)
         max_bytes = self.settings.getint("FILMAGG_MAX_PAGE_BYTES", DEFAULT_MAX_PAGE_BYTES)
         yield from page_records(self.rules, response, max_bytes)
         if not isinstance(response, TextResponse):
             return
         for href in response.css("a::attr(href)").getall():
             url = response.urljoin(href.strip()).split("#", 1)[0]
-            if urlsplit(url).netloc in self.allowed_hosts and self.rules.should_follow(url):
+            parts = urlsplit(url)
+            if parts.netloc not in self.allowed_hosts:
+                if parts.scheme in ("http", "https"):
+                    self._inc("filmagg/offsite")  # counted, never fetched nor quarantined
+                continue
+            if self.rules.should_follow(url):
                 yield scrapy.Request(url, callback=self.parse, errback=self.on_error)
 
     def on_error(self, failure: Failure) -> Iterator[PageRejected]:
-        """Download failures (HTTP errors, refused connections, timeouts) go to quarantine."""
-        request = failure.request  # type: ignore[attr-defined]
+        """A URL that could not be fetched is quarantined with its true reason (counted as
+        ``filmagg/failed/<reason>``), except a discovered link answering 404/410 (a dead link:
+        ``filmagg/not_found``) and an offsite request (``filmagg/offsite``), which are counted
+        only. A failed start request or sitemap also counts ``filmagg/start/failed``."""
+        request: Request = failure.request  # type: ignore[attr-defined]
+        reason, detail = failure_reason(failure, self.settings.getint("DOWNLOAD_MAXSIZE"))
+        url = first_url(request)
+        if url != request.url and not isinstance(failure.value, RedirectFailure):
+            detail = f"{detail} (redirected from {url})"
+        start = bool(request.meta.get(START_URL))
+        if start:
+            self._inc("filmagg/start/failed")
+        if reason == "offsite":
+            self._inc("filmagg/offsite")
+            return
         response = getattr(failure.value, "response", None)
-        if response is not None:
-            reason, detail = "http_error", f"HTTP {response.status}"
-        else:
-            reason, detail = (
-                "download_error",
-                f"{failure.type.__name__}: {failure.getErrorMessage()}",
-            )
-        self.logger.warning("cannot fetch %s: %s", request.url, detail)
-        yield PageRejected(site=self.rules.name, url=request.url, reason=reason, detail=detail)
+        if (
+            not start
+            and response is not None
+            and response.status in NOT_FOUND
+            and not request.meta.get(SITEMAP)
+        ):
+            self._inc("filmagg/not_found")
+            self.logger.debug("dead link %s: %s", url, detail)
+            return
+        self._inc(f"filmagg/failed/{reason}")
+        self.logger.warning("cannot fetch %s: %s: %s", url, reason, detail)
+        yield PageRejected(site=self.rules.name, url=url, reason=reason, detail=detail)
+
+    def request_dropped(self, request: Request, spider: scrapy.Spider) -> None:
+        """A redirect to a URL this crawl already fetched or queued is dropped by the
+        dupefilter (the target is accounted for under its own URL): counted, so it is
+        visible. Loops inside one chain never get here (see ``RedirectLoop``)."""
+        if spider is self and request.meta.get("redirect_urls"):
+            self._inc("filmagg/redirect/to_seen")
+            self.logger.debug("redirect of %s to a URL already seen: %s",
+                              request.meta["redirect_urls"][0], request.url)  # fmt: skip

@@ -23,7 +23,35 @@ from pipelines.catalog.locks import SCHEMA, acquire
 
 logger = logging.getLogger(__name__)
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+def _migrations_dir() -> Path:
+    """The revisions as a real directory (Alembic reads files): in place, or, when filmagg
+    runs from a zipped egg (Scrapyd), extracted once to a temporary directory."""
+    here = Path(__file__).resolve().parent / "migrations"
+    if here.is_dir():
+        return here
+    import atexit
+    import shutil
+    import tempfile
+    from importlib.resources import files
+    from importlib.resources.abc import Traversable
+
+    target = Path(tempfile.mkdtemp(prefix="filmagg-migrations-"))
+    atexit.register(shutil.rmtree, target, True)
+
+    def copy(node: Traversable, into: Path) -> None:
+        for child in node.iterdir():
+            if child.is_dir():
+                (into / child.name).mkdir()
+                copy(child, into / child.name)
+            elif child.name.endswith((".py", ".mako")):
+                (into / child.name).write_bytes(child.read_bytes())
+
+    copy(files("pipelines.catalog.migrations"), target)
+    return target
+
+
+MIGRATIONS = _migrations_dir()
 
 
 class SchemaError(Exception):
