@@ -102,10 +102,10 @@ class PageStates:
             return
         from sqlmodel import Session, select
 
-        from pipelines.catalog.db import get_engine
+        from pipelines.catalog.db import get_reader
         from pipelines.catalog.models import Page
 
-        with Session(get_engine(db_url)) as s:
+        with Session(get_reader(db_url)) as s:
             rows = s.exec(select(Page.url, Page.etag, Page.last_modified, Page.fetched_at, Page.kind)
                           .where(Page.site == site)).all()  # fmt: skip
         self.states = {
@@ -180,10 +180,10 @@ class PageStateMiddleware:
             return
         from sqlmodel import Session, select
 
-        from pipelines.catalog.db import get_engine
+        from pipelines.catalog.db import get_reader
         from pipelines.catalog.models import Quarantine
 
-        with Session(get_engine(self.db_url)) as s:
+        with Session(get_reader(self.db_url)) as s:
             rows = s.exec(select(Quarantine.url, Quarantine.reason, Quarantine.retry)
                           .where(Quarantine.resolved_at.is_(None))).all()  # type: ignore[union-attr]  # fmt: skip
         urls = sorted({url for url, reason, retry in rows
@@ -232,10 +232,10 @@ class PageStateMiddleware:
             return []
         from sqlmodel import Session, select
 
-        from pipelines.catalog.db import get_engine
+        from pipelines.catalog.db import get_reader
         from pipelines.catalog.models import Page
 
-        with Session(get_engine(self.db_url)) as s:
+        with Session(get_reader(self.db_url)) as s:
             return list(s.exec(select(Page.links).where(Page.url == url)).first() or [])
 
     def _follow_again(self, links: list[list[str]]) -> Iterator[Request]:

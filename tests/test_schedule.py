@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import re
@@ -513,4 +514,10 @@ def test_two_entries_run_when_due_never_overlap_and_survive_a_sigkill(tmp_path: 
             assert pids and {r["plan_entry"] for r in rows if r["pid"] in pids} <= {name}, name
     fast_pids = started(log1, "fast") + started(log2, "fast")
     assert sum(r["plan_entry"] == "fast" and r["pid"] in fast_pids for r in rows) >= 2
+    # and `filmagg runs` shows that history, entry by entry
+    shown = subprocess.run([sys.executable, "-m", "crawler.cli", "runs", "--json", "--db",
+                            f"sqlite:///{db_path}"], cwd=ROOT, capture_output=True, text=True,
+                           timeout=60, check=True)  # fmt: skip
+    listed = {r["id"]: r["plan_entry"] for r in json.loads(shown.stdout)}
+    assert listed == {r["id"]: r["plan_entry"] for r in rows}
     assert not is_locked(tmp_path / ".filmagg-schedule" / "slow.lock")

@@ -86,6 +86,15 @@ def get_engine(url: str | None = None) -> Engine:
     return engine
 
 
+@cache
+def get_reader(url: str | None = None) -> Engine:
+    """An engine for reads beside a writing process (a crawl's page states and retries): on
+    SQLite its transactions begin deferred, so a read never queues for the single write lock
+    that staging holds (WAL readers do not block). The schema is ``get_engine``'s business."""
+    get_engine(url)
+    return _create(normalize_url(database_url(url)), writer=False)
+
+
 def check_writable(engine: Engine) -> None:
     """Fail now, in one line, if the catalog cannot be written (a read-only file, a user
     without rights), rather than at the first batch of a crawl."""
