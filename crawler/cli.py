@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
@@ -131,6 +132,11 @@ def _check_settings(defaults: Any, given: dict[str, str]) -> None:
                 "true or false" if kind is bool else "a whole number" if kind is int else "a number"
             )
             raise CliError(f"-s {name}={value}: expected {what}") from None
+    from pipelines.stages import RESOLVER_MODES
+
+    if "FILMAGG_RESOLVER" in given and given["FILMAGG_RESOLVER"] not in RESOLVER_MODES:
+        raise CliError(f"-s FILMAGG_RESOLVER={given['FILMAGG_RESOLVER']}: expected one of "
+                       f"{', '.join(RESOLVER_MODES)}")  # fmt: skip
 
 
 def _log_file(args: argparse.Namespace, settings: Any) -> str | None:
@@ -208,6 +214,17 @@ def cmd_crawl(args: argparse.Namespace) -> int:
         raise CliError(
             f"spider {args.spider!r} needs -a start_urls=URL[,URL...], -a sitemap=URL or -a base_url=URL"
         )
+    redis_url = args.redis or settings.get("FILMAGG_REDIS")
+    if redis_url:  # one worker of a distributed crawl (crawler/distributed.py)
+        from crawler.distributed import check_server, configure, job_name
+
+        job = settings.get("FILMAGG_REDIS_JOB") or job_name(args.spider, spider_args)
+        if not str(job).strip() or any(c.isspace() for c in str(job)):
+            raise CliError(f"-s FILMAGG_REDIS_JOB={job!r}: expected a name without spaces")
+        problem = check_server(redis_url)
+        if problem:
+            raise CliError(problem)
+        configure(settings, redis_url, str(job))
     if log_file:
         settings.set("LOG_FILE", log_file, priority="cmdline")
         settings.set("FILMAGG_PROGRESS", sys.stderr.isatty(), priority="cmdline")
@@ -602,9 +619,42 @@ def cmd_resolve(args: argparse.Namespace) -> int:
     engine = get_engine(args.db)
     reap_abandoned(engine)
     catalog = Catalog(engine)
+    if args.follow:
+        return _follow(catalog, args.poll)
     tick = _progress("resolving")
     counts = catalog.rebuild(tick) if args.rebuild else catalog.resolve(True, tick)
     print(json.dumps(dict(counts or {}), sort_keys=True))
+    return 0
+
+
+def _follow(catalog: Any, poll: float) -> int:
+    """``resolve --follow``: resolve until SIGTERM/SIGINT, one line per pass on stderr."""
+    import signal
+    import threading
+
+    from pipelines.catalog.follow import follow
+
+    if poll <= 0:
+        raise CliError("--poll must be more than 0 seconds")
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        print(f"filmagg resolve: {signal.Signals(signum).name}: finishing the pass, then stopping",
+              file=sys.stderr, flush=True)  # fmt: skip
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, on_signal)
+    url = catalog.engine.url.render_as_string()
+    print(f"filmagg resolve: following {url} (every {poll:g}s)", file=sys.stderr, flush=True)
+
+    def report(done: Counter[str]) -> None:
+        shown = ", ".join(f"{k} {v}" for k, v in sorted(done.items()) if v)
+        print(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} resolved: {shown}",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+    total = follow(catalog, stop, poll, report)
+    print(json.dumps(dict(total), sort_keys=True))
     return 0
 
 
@@ -713,6 +763,10 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--logfile", metavar="PATH",
                    help="Scrapy's log (default: a new file per run in ./logs or FILMAGG_LOG_DIR; "
                         "- for the terminal)")  # fmt: skip
+    c.add_argument("--redis", metavar="URL",
+                   help="be one worker of a distributed crawl: share the frontier and duplicate "
+                        "filter with every crawl of the same spider and arguments on this Redis "
+                        "(redis://HOST:PORT/DB; env FILMAGG_REDIS)")  # fmt: skip
     c.set_defaults(func=cmd_crawl)
 
     pa = sub.add_parser("parse", help="print the normalized records a saved page yields (offline)")
@@ -757,7 +811,14 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser(
         "resolve", parents=[db], help="re-run identity resolution over stored records"
     )
-    r.add_argument("--rebuild", action="store_true", help="recompute every decision from scratch")
+    mode = r.add_mutually_exclusive_group()
+    mode.add_argument("--rebuild", action="store_true",
+                      help="recompute every decision from scratch")  # fmt: skip
+    mode.add_argument("--follow", action="store_true",
+                      help="keep running: resolve records as crawls stage them (beside crawls "
+                           "run with -s FILMAGG_RESOLVER=external); stop with SIGTERM or Ctrl-C")  # fmt: skip
+    r.add_argument("--poll", type=float, default=1.0, metavar="SECONDS",
+                   help="with --follow: how often to look for new records (default 1)")  # fmt: skip
     r.set_defaults(func=cmd_resolve)
 
     ru = sub.add_parser("runs", parents=[db], help="crawl runs: when, how they ended, counts")

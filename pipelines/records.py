@@ -290,8 +290,8 @@ class Review(_Strict):
     author: str | None = None
     published_at: ISODateTime | None = None
     title: str | None = None
-    body: NonEmpty
-    rating: Rating | None = None
+    body: NonEmpty | None = None  # a rating-only review has no text; one of the two is needed
+    rating: Rating | None = None  # (checked by pipelines.validate: reason missing_body)
     critic: bool = False
 
 

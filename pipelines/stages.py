@@ -3,10 +3,17 @@
 Items are the scraped-record models of ``pipelines.records``; ``PageRejected`` items (empty,
 huge, undecodable or non-film pages, download errors) go straight to quarantine. Records are
 buffered and staged in batches (``FILMAGG_BATCH_SIZE``, or whatever is buffered after
-``FILMAGG_FLUSH_INTERVAL`` seconds), one transaction each, in a thread: the reactor never
-waits on the database. After each batch the pending records are resolved if no other process
-is resolving (it then resolves them); at close the pipeline waits its turn and resolves what
-is left, so a crawl that exits has its records resolved.
+``FILMAGG_FLUSH_INTERVAL`` seconds), one transaction each, in a thread: neither the reactor
+nor the item waits on the database (a crawl waits only when ``MAX_BACKLOG`` batches are
+queued, which bounds memory). Resolution follows ``FILMAGG_RESOLVER``:
+
+* ``process`` (default): once a crawl has staged a few batches, a resolver process
+  (``pipelines.catalog.follow``) resolves beside it, on another core;
+* ``inline``: after each batch, in the staging thread, unless another process is resolving;
+* ``external``: a ``filmagg resolve --follow`` worker does it; the crawl only stages.
+
+At close (except ``external``) the pipeline stops its resolver process, waits its turn and
+resolves what is left, so a crawl that exits has its records resolved.
 
 The run is recorded in ``crawl_run`` with host and pid, kept alive by a heartbeat, and closed
 from Scrapy's ``spider_closed`` signal, which carries the real finish reason: Ctrl-C or SIGTERM
@@ -35,6 +42,9 @@ from pipelines.records import PageFetched, PageRejected
 from pipelines.validate import Invalid, validate
 
 logger = logging.getLogger(__name__)
+
+RESOLVER_MODES = ("process", "inline", "external")
+MAX_BACKLOG = 3  # batches queued for the staging thread before a crawl waits for them
 
 
 def to_storable(item: Any, stats: StatsCollector | None = None) -> Storable | None:
@@ -81,8 +91,18 @@ class CatalogPipeline:
 
     def __init__(self, db_url: str | None, batch_size: int = 200, flush_interval: float = 5.0,
                  heartbeat_interval: float = 30.0, plan_entry: str | None = None,
-                 crawler: Crawler | None = None) -> None:  # fmt: skip
+                 crawler: Crawler | None = None, resolver: str = "process",
+                 resolver_after: int = 2) -> None:  # fmt: skip
+        if resolver not in RESOLVER_MODES:
+            raise ValueError(f"FILMAGG_RESOLVER must be one of {', '.join(RESOLVER_MODES)}, "
+                             f"not {resolver!r}")  # fmt: skip
         self.db_url = db_url
+        self.resolver = resolver
+        self.resolver_after = resolver_after  # batches staged before the resolver process starts
+        self._child: Any = None  # the resolver process, once started
+        self._child_stop: Any = None
+        self._batches = 0
+        self._backlog: list[Any] = []  # deferreds of batches queued for the staging thread
         self.plan_entry = plan_entry
         self.batch_size = max(1, batch_size)
         self.flush_interval = flush_interval
@@ -105,7 +125,9 @@ class CatalogPipeline:
         pipeline = cls(db_url=s.get("FILMAGG_DB"), batch_size=s.getint("FILMAGG_BATCH_SIZE", 200),
                        flush_interval=s.getfloat("FILMAGG_FLUSH_INTERVAL", 5.0),
                        heartbeat_interval=s.getfloat("FILMAGG_HEARTBEAT_INTERVAL", 30.0),
-                       plan_entry=s.get("FILMAGG_PLAN_ENTRY") or None, crawler=crawler)  # fmt: skip
+                       plan_entry=s.get("FILMAGG_PLAN_ENTRY") or None, crawler=crawler,
+                       resolver=s.get("FILMAGG_RESOLVER", "process"),
+                       resolver_after=s.getint("FILMAGG_RESOLVER_AFTER", 2))  # fmt: skip
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
@@ -163,7 +185,9 @@ class CatalogPipeline:
         counts = Counter({f"stored/{k}" if k not in {"store_failed", "lost"} else k: n
                           for k, n in self.catalog.store(batch, self.run_id).items()})  # fmt: skip
         logger.info("stored a batch of %d records: %s", len(batch), dict(counts))
-        return counts + self._resolve(wait=False)
+        if self.resolver == "inline":
+            counts += self._resolve(wait=False)
+        return counts
 
     def settle(self) -> Counter[str]:
         """Resolve everything pending, waiting for the resolver lock (end of a run)."""
@@ -180,13 +204,18 @@ class CatalogPipeline:
 
     def ingest(self, items: Iterable[Any]) -> None:
         """A whole run's items in this thread, as a crawl would pass them (buffering, staging,
-        per-batch and final resolution): for tests, benchmarks and imports without a reactor."""
+        per-batch and final resolution; ``process`` resolves after each batch, as its resolver
+        process would): for tests, benchmarks and imports without a reactor."""
+        inline = self.resolver == "process"  # no second process here: resolve as inline does
         for item in items:
             batch = self.accept(item)
             if batch:
                 self.count(self.store_batch(batch))
+                if inline:
+                    self.count(self._resolve(wait=False))
         self.count(self.store_batch(self.drain()))
-        self.count(self.settle())
+        if self.resolver != "external":
+            self.count(self.settle())
 
     def count(self, counts: Counter[str]) -> None:
         for key, n in counts.items():
@@ -211,8 +240,76 @@ class CatalogPipeline:
     async def process_item(self, item: Any) -> Any:
         batch = self.accept(item)
         if batch:
-            await self._in_thread(self.store_batch, batch)
+            self._stage_later(batch)
+            if len(self._backlog) > MAX_BACKLOG:  # the database is behind: let it catch up
+                from scrapy.utils.defer import maybe_deferred_to_future
+
+                await maybe_deferred_to_future(self._backlog[0])
         return item
+
+    def _stage_later(self, batch: list[Storable]) -> Any:
+        """Queue a batch for the staging thread (FIFO: a page's records before its page row)
+        without waiting for it; counted when done, and never lost without a count."""
+        d = self._deferred(self.store_batch, batch)
+        self._backlog.append(d)
+
+        def done(counts: Counter[str]) -> None:
+            self._backlog.remove(d)
+            self.count(counts)
+            self._batches += 1
+            self._maybe_start_resolver()
+
+        def failed(failure: Any) -> None:
+            self._backlog.remove(d)
+            logger.error("staging a batch of %d records failed: %s", len(batch),
+                         failure.getErrorMessage())  # fmt: skip
+            self.count(Counter({"lost": len(batch)}))
+
+        d.addCallbacks(done, failed)
+        return d
+
+    def _maybe_start_resolver(self) -> None:
+        """Start the resolver process once the crawl has staged ``resolver_after`` batches (a
+        small crawl never pays for a second interpreter)."""
+        if self.resolver != "process" or self._child is not None:
+            return
+        if self._batches < self.resolver_after:
+            return
+        import multiprocessing
+        import os
+
+        from pipelines.catalog.follow import resolver_process
+
+        ctx = multiprocessing.get_context("spawn")
+        self._child_stop = ctx.Event()
+        self._child = ctx.Process(target=resolver_process, name="filmagg-resolver",
+                                  args=(self.db_url, self._child_stop, os.getpid()),
+                                  daemon=True)  # fmt: skip
+        try:
+            self._child.start()
+        except OSError as exc:  # resolution then happens at close, in this process
+            logger.warning("cannot start the resolver process (%s); resolving at the end", exc)
+            self.resolver = "inline"
+            return
+        logger.info("resolver process started (pid %s)", self._child.pid)
+        if self.stats is not None:
+            self.stats.set_value("filmagg/resolver_pid", self._child.pid)
+
+    def stop_resolver(self, timeout: float = 600.0) -> Counter[str]:
+        """Let the resolver process finish its pass and end (blocking: call it in a thread)."""
+        if self._child is None:
+            return Counter()
+        self._child_stop.set()
+        self._child.join(timeout)
+        if self._child.is_alive():
+            logger.warning("the resolver process did not end in %.0fs; killing it", timeout)
+            self._child.kill()  # its pass is one transaction: nothing half-written stays
+            self._child.join(10)
+        elif self._child.exitcode:
+            logger.warning("the resolver process ended with exit code %s; resolving here",
+                           self._child.exitcode)  # fmt: skip
+            return Counter({"resolver_process_failed": 1})
+        return Counter()
 
     async def close_spider(self) -> None:
         if self._loop is not None and self._loop.running:
@@ -220,7 +317,9 @@ class CatalogPipeline:
         batch = self.drain()
         if batch:
             await self._in_thread(self.store_batch, batch)
-        await self._in_thread(self.settle)
+        await self._in_thread(self.stop_resolver)
+        if self.resolver != "external":
+            await self._in_thread(self.settle)
 
     async def spider_closed(self, spider: Spider, reason: str) -> None:
         """Close the run with Scrapy's real finish reason (set after the pipelines closed)."""

@@ -49,6 +49,7 @@ def validate(data: dict[str, Any]) -> Record:
         for name in _TEXT_FIELDS
         if isinstance(data.get(name), str) and has_undecodable(data[name])
     ]
+    problems.extend(_record_problems(data))
     try:
         record = model.model_validate(data)
     except ValidationError as exc:
@@ -56,6 +57,14 @@ def validate(data: dict[str, Any]) -> Record:
     if problems:
         raise Invalid(problems)
     return record  # type: ignore[return-value]
+
+
+def _record_problems(data: dict[str, Any]) -> list[Problem]:
+    """Rules across fields: a review is its text or its score (a rating-only review is
+    still a review), so one without either is missing its body."""
+    if data.get("type") == "review" and data.get("body") is None and data.get("rating") is None:
+        return [Problem("body", "missing", "a review needs a text or a rating")]
+    return []
 
 
 def _problem(err: Any) -> Problem:

@@ -7,7 +7,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 from scrapy.http import HtmlResponse
@@ -23,7 +23,8 @@ DEMO_BASE = "http://127.0.0.1:8157/"
 DEMO_SITES = ("cinepedia", "streamfinder", "reelreviews")
 
 
-def run_pipeline(items: list[Any], db_url: str, batch_size: int = 7) -> dict[str, Any]:
+def run_pipeline(items: list[Any], db_url: str, batch_size: int = 7,
+                 resolver: str = "inline") -> dict[str, Any]:  # fmt: skip
     """One crawl run's worth of items through the real item pipeline, without a reactor: the
     same buffering, staging, per-batch resolution and settling ``CatalogPipeline`` does in a
     crawl (there in a thread), in this thread."""
@@ -31,7 +32,8 @@ def run_pipeline(items: list[Any], db_url: str, batch_size: int = 7) -> dict[str
 
     from pipelines.stages import CatalogPipeline
 
-    crawler = get_crawler(settings_dict={"FILMAGG_DB": db_url, "FILMAGG_BATCH_SIZE": batch_size})
+    crawler = get_crawler(settings_dict={"FILMAGG_DB": db_url, "FILMAGG_BATCH_SIZE": batch_size,
+                                         "FILMAGG_RESOLVER": resolver})  # fmt: skip
     crawler.stats.open_spider()
     pipeline = CatalogPipeline.from_crawler(crawler)
     pipeline.open_run()
@@ -91,3 +93,33 @@ def postgres_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+class RedisTarget(NamedTuple):
+    """A Redis URL and a key prefix of one test's own (its keys are deleted afterwards)."""
+
+    url: str
+    prefix: str
+
+
+@pytest.fixture
+def redis_target() -> Iterator[RedisTarget]:
+    """The local Redis (``FILMAGG_TEST_REDIS_URL``, default DB 15) and a fresh key prefix, so
+    tests never share keys; required in CI, like PostgreSQL."""
+    import redis
+
+    url = os.environ.get("FILMAGG_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    client = redis.Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis at {url} is required in CI: {exc}")
+        pytest.skip(f"no Redis at {url}: {exc}")
+    prefix = f"filmagg-test-{uuid.uuid4().hex[:10]}"
+    try:
+        yield RedisTarget(url, prefix)
+    finally:
+        for key in client.scan_iter(match=f"{prefix}:*"):
+            client.delete(key)
+        client.close()

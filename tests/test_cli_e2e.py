@@ -139,6 +139,8 @@ def test_sql_reads_and_refuses_writes(demo: tuple[str, str, str]) -> None:
         ["crawl", "cinepedia", "-a", "base_url=http://127.0.0.1:9/", "-s", "DOWNLOAD_DELAY=abc",
          "--db", "sqlite:///{tmp}/x.db"],
         ["crawl", "schema_org", "-a", "start_urls=notaurl", "--db", "sqlite:///{tmp}/x.db"],
+        ["crawl", "cinepedia", "-a", "base_url=http://127.0.0.1:9/", "-s", "FILMAGG_RESOLVER=threads",
+         "--db", "sqlite:///{tmp}/x.db"],
         ["crawl", "cinepedia", "-a", "base_url=http://127.0.0.1:9/",
          "--db", "sqlite:///file:{demo_path}?mode=ro&uri=true"],  # a read-only catalog
     ],

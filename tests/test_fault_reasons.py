@@ -301,7 +301,9 @@ def test_offsite_requests_and_links_are_counted() -> None:
                             request=Request("http://films.example/", meta={START_URL: True}))  # fmt: skip
     out = list(spider.parse(response))
     assert [r.url for r in out if isinstance(r, Request)] == ["http://films.example/film/2"]
-    assert _stats(spider) == {"filmagg/offsite": 3, "filmagg/start/fetched": 1}
+    # two offsite links and the offsite request; the mailto: link is skipped by the link rules
+    assert _stats(spider) == {"filmagg/offsite": 3, "filmagg/start/fetched": 1,
+                              "filmagg/links/skipped": 1}  # fmt: skip
 
 
 def test_a_sitemap_gzip_bomb_is_quarantined_and_fails_the_start() -> None:

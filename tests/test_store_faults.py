@@ -29,11 +29,11 @@ def _fail_for(url: str, exc: Exception, times: int | None = None) -> Any:
     real = stage_module._upsert
     calls = {"n": 0}
 
-    def upsert(session: Any, item: Any, run_id: Any) -> str:
+    def upsert(session: Any, item: Any, run_id: Any, *prepared: Any) -> str:
         if item.record.url == url and (times is None or calls["n"] < times):
             calls["n"] += 1
             raise exc
-        return real(session, item, run_id)
+        return real(session, item, run_id, *prepared)
 
     return upsert
 

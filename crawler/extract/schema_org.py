@@ -6,6 +6,13 @@ reviews ``ScrapedReview``s, its offers and ``WatchAction``s ``ScrapedOffer``s; a
 ``Review`` is read with the film it names. Values stay raw strings as the page prints them
 (``pipelines.normalize`` reads them), except that HTML entities are decoded.
 
+When the HTML is at hand, the page around the reviews fills two gaps (``ReviewPage``; the tree
+is built only then): a review without ``reviewBody`` takes the text of its own box on the page
+(found by its ``@id`` fragment, else as the one review box showing its author), and a review
+naming no film takes the one film the page's ``<h1>`` link, breadcrumb and canonical film URL
+agree on. Precision first: a doubt leaves the body null (a rating-only review is still kept) or
+the review refused.
+
 Traps this module knows about:
 
 * ``dateCreated`` is often the site's record date (Rotten Tomatoes: 2005 for a 1994 film;
@@ -22,15 +29,17 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterable
+from functools import cached_property
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from parsel import Selector
 from scrapy.http import TextResponse
 
-from crawler.extract.jsonld import types_of
+from crawler.extract.jsonld import jsonld_objects, type_name, types_of
 from crawler.extract.microdata import microdata_items
 from crawler.extract.opengraph import og_first, opengraph
-from crawler.extract.text import squash
+from crawler.extract.text import close_gaps, element_text, squash
 from pipelines.records import (
     FilmRef,
     ScrapedCredit,
@@ -464,8 +473,18 @@ def _is_critic(review: dict[str, Any], site: str) -> bool:
     return bool(name) and not any(label in name for label in labels)
 
 
-def _review(review: dict[str, Any], site: str, url: str, film: FilmRef) -> ScrapedReview | None:
+def _review_title(review: dict[str, Any]) -> str | None:
+    return _text(review.get("name")) or _text(_get(review, "headline"))
+
+
+def _review(
+    review: dict[str, Any], site: str, url: str, film: FilmRef, page: ReviewPage | None = None
+) -> ScrapedReview | None:
+    """A review as printed; its text from the HTML around it when the object leaves it out
+    (``page``). A review with neither text nor score is none."""
     body = _block(_get(review, "reviewBody")) or _block(_get(review, "description"))
+    if body is None and page is not None:
+        body = page.body(review)
     critic = _is_critic(review, site)
     kind = "critic_average" if critic else "user_average"
     # Who rated: a critic's outlet ("Rolling Stone" quoted on IMDb), else the site's user.
@@ -479,7 +498,7 @@ def _review(review: dict[str, Any], site: str, url: str, film: FilmRef) -> Scrap
         film=film,
         author=_text(_get(review, "author")),
         published_at=_text(_get(review, "datePublished")) or _text(_get(review, "dateCreated")),
-        title=_text(review.get("name")) or _text(_get(review, "headline")),
+        title=_review_title(review),
         body=body,
         rating=rating,
         critic=critic,
@@ -581,6 +600,443 @@ def _watch_actions(obj: dict[str, Any], site: str, url: str, film: FilmRef) -> l
     return out
 
 
+# ------------------------------------------------------------------------------ the page around
+
+
+_REVIEW_TYPES = frozenset({"Review", "CriticReview", "UserReview"})
+# A review's own box on a list: class/id "review", "user-review", "review-card", "c-review__item"
+# (not "reviews", "review-list", "review-body": a list, or a part of one review).
+_REVIEW_BOX = re.compile(
+    r"^(?:[a-z]+[-_]{1,2})?review(?:[-_]{1,2}(?:item|card|entry|box|block|container|wrap|"
+    r"wrapper|row))?$"
+)
+# The text inside a review's box: "review-body", "review__text", "body", "text", "content".
+_BODY_MARK = re.compile(r"^(?:(?:[a-z]+[-_]{1,2})?review[-_]{0,2})?(?:body|text|content|excerpt)$")
+# Parts of a review that are not its text: byline, date, score, actions, notices, headings.
+_META_MARK = re.compile(
+    r"byline|meta|author|user|avatar|date|time|rating|score|star|vote|helpful|action|share|"
+    r"footer|header|notice|alert|warning|spoiler|report|reply|more|title|heading|tags?$"
+)
+_META_TAGS = frozenset(
+    {
+        "script", "style", "noscript", "template", "header", "footer", "nav", "aside", "form",
+        "button", "select", "svg", "time", "figcaption", "h1", "h2", "h3", "h4", "h5", "h6",
+    }
+)  # fmt: skip
+_META_PROPS = frozenset(
+    {
+        "author", "name", "headline", "datepublished", "datecreated", "reviewrating",
+        "ratingvalue", "bestrating", "worstrating", "itemreviewed", "publisher", "url",
+    }
+)  # fmt: skip
+_BLOCK_TAGS = frozenset({"p", "div", "blockquote", "li", "br", "section", "article", "pre"})
+_NO_LETTERS = re.compile(r"^[\W\d_]*$")  # "4/5", "★★★★☆", "12 | 3"
+_SCORE_LINE = re.compile(r"^\W*\d+(?:[.,]\d+)?\s*(?:/|out of)\s*\d+(?:[.,]\d+)?\W*$", re.I)
+# Breadcrumb and heading names that are sections of a site, never a film.
+_SECTION_NAMES = frozenset(
+    {
+        "home", "homepage", "start", "index", "film", "films", "movie", "movies", "tv", "series",
+        "tv series", "tv shows", "shows", "browse", "catalog", "catalogue", "discover", "explore",
+        "top", "popular", "latest", "new", "recent", "search", "news", "blog", "community",
+        "users", "members", "critics", "all", "back", "more", "accueil", "startseite", "filme",
+        "filmy", "películas", "peliculas",
+    }
+)  # fmt: skip
+_SECTION_WORDS = re.compile(
+    r"\b(?:reviews?|critics?|kritik\w*|recenz\w*|critiques?|críticas?)\b", re.I
+)
+# Path segments of pages that are no film's: people's (users, critics, cast) and reviews'.
+_NOT_FILM_SEGMENTS = frozenset(
+    {
+        "user", "users", "u", "profile", "profiles", "member", "members", "people", "person",
+        "name", "critic", "critics", "author", "authors", "reviewer", "reviewers", "celebrity",
+        "actor", "actors", "director", "directors", "cast", "review", "reviews", "rating",
+        "ratings", "comment", "comments",
+    }
+)  # fmt: skip
+_SLUG_GAPS = re.compile(r"[\W_]+")
+
+
+def _fold(text: str | None) -> str:
+    return " ".join((text or "").casefold().split())
+
+
+def _slug(text: str | None) -> str:
+    return _SLUG_GAPS.sub("", _fold(text))
+
+
+def _doc_key(url: str) -> tuple[str, str]:
+    """A URL as a document: host and path, no query, fragment or trailing slash."""
+    parts = urlsplit(url)
+    return (parts.hostname or "").lower().removeprefix("www."), parts.path.rstrip("/")
+
+
+def _tokens(el: Any) -> list[str]:
+    """An element's class and id words, lower case."""
+    return f"{el.get('class') or ''} {el.get('id') or ''}".lower().split()
+
+
+def _is_review_box(el: Any) -> bool:
+    """A microdata ``Review`` item, or an element named as one review ("review-card")."""
+    if not isinstance(el.tag, str):
+        return False
+    types = {type_name(t) for t in (el.get("itemtype") or "").split()}
+    if el.get("itemscope") is not None and types & _REVIEW_TYPES:
+        return True
+    return any(_REVIEW_BOX.match(t) for t in _tokens(el))
+
+
+def review_boxes(root: Any) -> list[Any]:
+    """The innermost review boxes of a page: a box holding other boxes is a list of them."""
+    boxes = [el for el in root.iter() if _is_review_box(el)]
+    members = set(boxes)
+    outer = {a for el in boxes for a in el.iterancestors() if a in members}
+    return [b for b in boxes if b not in outer]
+
+
+def _is_meta(el: Any) -> bool:
+    """A part of a review that is not its text (byline, date, score, a nested item, ...)."""
+    if not isinstance(el.tag, str):
+        return True
+    if el.tag in _META_TAGS or el.get("itemscope") is not None:
+        return True
+    if set((el.get("itemprop") or "").lower().split()) & _META_PROPS:
+        return True
+    return any(_META_MARK.search(t) for t in _tokens(el))
+
+
+def _prose(el: Any) -> str:
+    """The text of ``el`` without its meta parts, a blank line at each block boundary."""
+    parts = [el.text or ""]
+    for child in el:
+        if not _is_meta(child):
+            inner = _prose(child)
+            parts.append(f"\n\n{inner}\n\n" if child.tag in _BLOCK_TAGS else inner)
+        parts.append(child.tail or "")
+    return " ".join(parts)
+
+
+def _paragraphs(raw: str) -> str | None:
+    paras = (close_gaps(p) for p in (squash(p) for p in re.split(r"\n\s*\n", raw)) if p)
+    return "\n\n".join(p for p in paras if p) or None
+
+
+def _between(el: Any, box: Any) -> list[Any]:
+    """The ancestors of ``el`` below ``box``."""
+    out = []
+    for a in el.iterancestors():
+        if a is box:
+            break
+        out.append(a)
+    return out
+
+
+def _mentions(text: str, name: str) -> bool:
+    """``name`` as whole words in ``text`` (both folded): "ann" is not in "joanna"."""
+    return bool(name) and re.search(rf"(?<!\w){re.escape(name)}(?!\w)", text) is not None
+
+
+def _own_paragraphs(raw: str, author: str, title: str) -> list[str]:
+    """The paragraphs of ``raw`` that are the review's prose: not a byline (its author's
+    name), a score, or its title."""
+    text = _paragraphs(raw) or ""
+    return [
+        p
+        for p in text.split("\n\n")
+        if p
+        and not _NO_LETTERS.match(p)
+        and not _SCORE_LINE.match(p)
+        and not _mentions(_fold(p), author)
+        and _fold(p) != title
+    ]
+
+
+def _marked_body(box: Any, author: str, title: str) -> str | None:
+    """Text the page marks as the review's (``itemprop="reviewBody"``, class "review-body"),
+    outside nested items and meta parts."""
+    found: list[Any] = []
+    for el in box.iterdescendants():
+        if not isinstance(el.tag, str):
+            continue
+        props = (el.get("itemprop") or "").lower().split()
+        if not ("reviewbody" in props or any(_BODY_MARK.match(t) for t in _tokens(el))):
+            continue
+        if any(a in found or _is_meta(a) for a in _between(el, box)):
+            continue
+        found.append(el)
+    texts = [t for el in found for t in _own_paragraphs(_prose(el), author, title)]
+    return "\n\n".join(texts) or None
+
+
+def _plain_body(box: Any, author: str, title: str) -> str | None:
+    """The box's own paragraphs when nothing is marked as the text: only ``<p>`` and
+    ``<blockquote>`` outside meta parts, holding prose that is not a byline, a score, a
+    link line ("Read more") or the review's title."""
+    texts: list[str] = []
+    for el in box.iterdescendants("p", "blockquote"):
+        if _is_meta(el) or any(
+            _is_meta(a) or a.tag in ("p", "blockquote") for a in _between(el, box)
+        ):
+            continue
+        if el.xpath(".//time|.//*[@itemprop or @itemscope]"):
+            continue
+        own = _own_paragraphs(_prose(el), author, title)
+        if own and _fold(" ".join(el.xpath(".//a//text()"))) != _fold(" ".join(own)):
+            texts.extend(own)
+    return "\n\n".join(texts) or None
+
+
+def _box_by_fragment(review: dict[str, Any], root: Any, url: str) -> Any:
+    """The element a review's ``@id``/``url`` points to on this page ("#review-17")."""
+    for key in ("@id", "url"):
+        for raw in _list(_get(review, key)):
+            if not isinstance(raw, str) or "#" not in raw:
+                continue
+            link = urljoin(url, raw.strip())
+            fragment = urlsplit(link).fragment
+            if fragment and _doc_key(link) == _doc_key(url):
+                found = root.xpath("//*[@id=$f]", f=fragment)
+                if len(found) == 1:
+                    return found[0]
+    return None
+
+
+def _box_for(
+    review: dict[str, Any], boxes: list[tuple[Any, str]], root: Any, url: str, alone: bool
+) -> Any:
+    """The one box on the page that holds this review: the element its ``@id`` names, else
+    the one box (of (box, folded text) pairs) showing its author, its title breaking a tie,
+    else the page's only box when the review is the page's only one and names no author.
+    None when in doubt."""
+    box = _box_by_fragment(review, root, url)
+    if box is not None:
+        return box
+    author, title = _fold(_text(_get(review, "author"))), _fold(_review_title(review))
+    if not author and not title:
+        return boxes[0][0] if alone and len(boxes) == 1 else None
+    hits = [(b, text) for b, text in boxes if _mentions(text, author or title)]
+    if len(hits) > 1 and author and title:
+        hits = [(b, text) for b, text in hits if _mentions(text, title)]
+    return hits[0][0] if len(hits) == 1 else None
+
+
+def html_review_bodies(reviews: list[dict[str, Any]], root: Any, url: str) -> dict[int, str]:
+    """Review text the HTML gives beside the schema.org reviews that leave it out, by
+    ``id()`` of the review object. Precision first: a box claimed by two reviews gives
+    neither its text, and only text marked as the review's or the box's own prose counts."""
+    boxes = [(b, _fold(element_text(b))) for b in review_boxes(root)]
+    if not boxes:
+        return {}
+    alone = len(reviews) == 1
+    found = {id(r): _box_for(r, boxes, root, url, alone) for r in reviews}
+    claims: dict[int, int] = {}
+    for box in found.values():
+        if box is not None:
+            claims[id(box)] = claims.get(id(box), 0) + 1
+    bodies: dict[int, str] = {}
+    for review in reviews:
+        box = found[id(review)]
+        if box is None or claims[id(box)] > 1:
+            continue
+        author, title = _fold(_text(_get(review, "author"))), _fold(_review_title(review))
+        if body := _marked_body(box, author, title) or _plain_body(box, author, title):
+            bodies[id(review)] = body
+    return bodies
+
+
+# Film references from the page itself, for reviews that name no film.
+
+
+def _is_film_link(link: str, page: str, authors: set[str]) -> bool:
+    """A link that may lead to a film page: on the web, not the page itself, not the site's
+    root or a section, not a person's or a review's page (``authors``: the slugs of the
+    page's review authors)."""
+    parts = urlsplit(link)
+    if parts.scheme not in ("http", "https") or _doc_key(link) == _doc_key(page):
+        return False
+    segments = [s for s in parts.path.lower().split("/") if s]
+    if not segments or _fold(segments[-1].replace("-", " ")) in _SECTION_NAMES:
+        return False
+    return not any(s in _NOT_FILM_SEGMENTS or _slug(s) in authors for s in segments)
+
+
+def _named(
+    name: str | None, link: str | None, authors: set[str], year: str | None = None
+) -> FilmRef | None:
+    """A film reference from a heading or breadcrumb's name and link; None for a section
+    name ("Films", "User reviews") or a review's author."""
+    title = squash(name)
+    if not title:
+        return None
+    if m := _NAME_WITH_YEAR.match(title):
+        title, year = m.group(1), m.group(2)
+    if _fold(title) in _SECTION_NAMES or _SECTION_WORDS.search(title) or _slug(title) in authors:
+        return None
+    return FilmRef(title=title, year=year, url=link)
+
+
+def heading_film_refs(root: Any, url: str, authors: set[str]) -> list[FilmRef]:
+    """The film an ``<h1>`` links to: "<h1><a href="/film/heat">Heat</a> (1995): reviews</h1>".
+    A heading with several links names none (the film, or its director?)."""
+    refs: list[FilmRef] = []
+    for h1 in root.iter("h1"):
+        links = [a for a in h1.iter("a") if (a.get("href") or "").strip()]
+        if len(links) != 1:
+            continue
+        link = urljoin(url, links[0].get("href").strip())
+        if not _is_film_link(link, url, authors):
+            continue
+        year = m.group(1) if (m := re.match(r"\s*\((\d{4})\)", links[0].tail or "")) else None
+        if ref := _named(element_text(links[0]), link, authors, year):
+            refs.append(ref)
+    return refs
+
+
+def _crumb_lists(
+    root: Any, page_text: str | None, url: str
+) -> list[list[tuple[str | None, str | None]]]:
+    """Each breadcrumb trail of the page as (name, url) pairs, top first: schema.org
+    ``BreadcrumbList``s in JSON-LD or microdata, and ``breadcrumb`` navs."""
+    lists: list[dict[str, Any]] = []
+    for obj in (*jsonld_objects(page_text or ""), *microdata_items(Selector(root=root))):
+        for value in (obj, *_list(_get(obj, "breadcrumb"))):
+            if types_of(value) & {"BreadcrumbList"} and value not in lists:
+                lists.append(value)
+    trails = [_schema_crumbs(b, url) for b in lists]
+    navs: list[Any] = []
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.get("itemscope") is not None:
+            continue
+        marks = " ".join(_tokens(el)) + " " + (el.get("aria-label") or "").lower()
+        if "breadcrumb" in marks and not any(a in navs for a in el.iterancestors()):
+            navs.append(el)
+    for nav in navs:
+        trails.append([
+            (element_text(a), urljoin(url, a.get("href").strip()))
+            for a in nav.iter("a") if (a.get("href") or "").strip()
+        ])  # fmt: skip
+    return trails
+
+
+def _schema_crumbs(trail: dict[str, Any], url: str) -> list[tuple[str | None, str | None]]:
+    items = [i for i in _list(_get(trail, "itemListElement")) if isinstance(i, dict)]
+    positions = [_number(_get(i, "position")) for i in items]
+    if all(p and p.isdigit() for p in positions):
+        order = {id(i): int(p) for i, p in zip(items, positions, strict=True)}  # type: ignore[arg-type]
+        items.sort(key=lambda i: order[id(i)])
+    crumbs = []
+    for item in items:
+        target = _get(item, "item")
+        name = _text(_get(item, "name")) or (
+            _text(target.get("name")) if isinstance(target, dict) else None
+        )
+        crumbs.append((name, _url(target, url) if target else _url(_get(item, "url"), url)))
+    return crumbs
+
+
+def breadcrumb_film_refs(
+    trails: list[list[tuple[str | None, str | None]]], url: str, authors: set[str]
+) -> list[FilmRef]:
+    """The film of each breadcrumb trail: walking up from the page, the first linked crumb
+    that is neither the page itself nor a section ("User reviews", "Films"). The site's
+    root, a person's crumb or a link that is no film page's ends the walk with none."""
+    refs: list[FilmRef] = []
+    for trail in trails:
+        for name, link in reversed(trail):
+            if not link or _doc_key(link) == _doc_key(url):
+                continue  # the page's own crumb
+            if not urlsplit(link).path.strip("/") or _slug(name) in authors:
+                break
+            ref = _named(name, link, authors)
+            if ref is None:
+                continue  # a section: look further up
+            if _is_film_link(link, url, authors):
+                refs.append(ref)
+            break
+    return refs
+
+
+def canonical_film_ref(root: Any, url: str, authors: set[str]) -> FilmRef | None:
+    """The film page a review page declares canonical: a ``rel=canonical`` URL whose path
+    the page's path extends ("/film/heat/" for "/film/heat/reviews?page=2")."""
+    hrefs = {
+        urljoin(url, (el.get("href") or "").strip())
+        for el in root.iter("link")
+        if "canonical" in (el.get("rel") or "").lower().split() and (el.get("href") or "").strip()
+    }
+    if len(hrefs) != 1:
+        return None
+    link = hrefs.pop()
+    (host, path), (page_host, page_path) = _doc_key(link), _doc_key(url)
+    inside = host == page_host and path and page_path.startswith(path + "/")
+    return FilmRef(url=link) if inside and _is_film_link(link, url, authors) else None
+
+
+def _agree(a: FilmRef, b: FilmRef) -> bool:
+    """Two page references to one film: the same link or title, and no other year."""
+    same_url = bool(a.url and b.url and _doc_key(a.url) == _doc_key(b.url))
+    same_title = bool(a.title and b.title and _fold(a.title) == _fold(b.title))
+    return (same_url or same_title) and not (a.year and b.year and a.year != b.year)
+
+
+def one_film(refs: list[FilmRef]) -> FilmRef | None:
+    """The film the page's references agree on, with what they say of it together; None
+    when there is none or they disagree (two films: not guessed). Two links for one title
+    leave the link out."""
+    if not refs or not all(_agree(a, b) for i, a in enumerate(refs) for b in refs[i + 1 :]):
+        return None
+    links = {_doc_key(r.url): r.url for r in refs if r.url}
+    return FilmRef(
+        title=next((r.title for r in refs if r.title), None),
+        year=next((r.year for r in refs if r.year), None),
+        url=next(iter(links.values())) if len(links) == 1 else None,
+    )
+
+
+def page_film_ref(root: Any, page_text: str | None, url: str, authors: set[str]) -> FilmRef | None:
+    """The film a review page names outside its reviews: its heading link, breadcrumb or
+    canonical film URL (see ``one_film``)."""
+    refs = [
+        *heading_film_refs(root, url, authors),
+        *breadcrumb_film_refs(_crumb_lists(root, page_text, url), url, authors),
+    ]
+    if canonical := canonical_film_ref(root, url, authors):
+        refs.append(canonical)
+    return one_film(refs)
+
+
+class ReviewPage:
+    """The HTML around a page's schema.org reviews, parsed only when a review needs it:
+    for the text a review leaves out, and for the film a review that names none is about."""
+
+    def __init__(
+        self, text: str | None, url: str, reviews: list[dict[str, Any]], root: Any = None
+    ) -> None:
+        self.text, self.url, self.reviews, self._root = text, url, reviews, root
+
+    @cached_property
+    def root(self) -> Any:
+        if self._root is None and self.text:
+            self._root = Selector(text=self.text).root
+        return self._root
+
+    @cached_property
+    def bodies(self) -> dict[int, str]:
+        return (
+            html_review_bodies(self.reviews, self.root, self.url) if self.root is not None else {}
+        )
+
+    @cached_property
+    def film(self) -> FilmRef | None:
+        if self.root is None:
+            return None
+        authors = {_slug(_text(_get(r, "author"))) for r in self.reviews} - {""}
+        return page_film_ref(self.root, self.text, self.url, authors)
+
+    def body(self, review: dict[str, Any]) -> str | None:
+        return self.bodies.get(id(review))
+
+
 # ------------------------------------------------------------------------------ entry points
 
 
@@ -614,28 +1070,33 @@ def film_objects(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def film_records(
-    objects: list[dict[str, Any]], site: str, url: str, page_text: str | None = None
+    objects: list[dict[str, Any]],
+    site: str,
+    url: str,
+    page_text: str | None = None,
+    root: Any = None,
 ) -> list[ScrapedRecord]:
     """Records from a page's schema.org objects: its film (with nested reviews and offers),
-    and standalone reviews. ``page_text`` (the HTML) lets a missing year be read from the
-    page title; it is optional."""
+    and standalone reviews. ``page_text`` (the HTML; ``root`` its tree when already built)
+    lets a missing year be read from the page title, a review's missing text from the HTML
+    around it, and the film of a review that names none from the page's heading link,
+    breadcrumb or canonical URL; it is optional."""
     records: list[ScrapedRecord] = []
     main = _main_film(film_objects(objects), url)
+    nested = [r for key in ("review", "reviews") for r in _list(_get(main or {}, key))
+              if isinstance(r, dict)]  # fmt: skip
+    standalone = [o for o in objects if o is not main and types_of(o) & _REVIEW_TYPES]
+    page = ReviewPage(page_text, url, [*nested, *standalone], root)
     if main is not None:
         film = _film(main, site, url, page_text)
         records.append(film)
         ref = _ref_from_film(film)
-        for key in ("review", "reviews"):
-            for review in _list(_get(main, key)):
-                if isinstance(review, dict) and (r := _review(review, site, url, ref)):
-                    records.append(r)
+        records.extend(r for r in (_review(o, site, url, ref, page) for o in nested) if r)
         for offer in _list(_get(main, "offers")):
             if isinstance(offer, dict):
                 records.extend(_offers_of(offer, site, url, ref, None, None))
         records.extend(_watch_actions(main, site, url, ref))
-    for obj in objects:
-        if obj is main or not types_of(obj) & {"Review", "CriticReview", "UserReview"}:
-            continue
+    for obj in standalone:
         item = _reviewed_item(obj)
         if (
             isinstance(item, dict)
@@ -647,8 +1108,10 @@ def film_records(
         if ref.title is None and main is not None:
             ref = _ref_from_film(records[0])  # type: ignore[arg-type]  # {"@id": "#film"}
         if not (ref.title or ref.external_ids or ref.url):
+            ref = page.film or ref  # named by the page's heading link, breadcrumb, canonical
+        if not (ref.title or ref.external_ids or ref.url):
             continue  # a review of nothing we can name
-        if review := _review(obj, site, url, ref):
+        if review := _review(obj, site, url, ref, page):
             records.append(review)
     return records
 
@@ -724,7 +1187,9 @@ def fallback_film(response: TextResponse, site: str) -> list[ScrapedRecord]:
     an Open Graph film beside any microdata reviews; ``[]`` when neither names a film."""
     records: list[ScrapedRecord] = []
     if "itemscope" in response.text:  # no tree walk for pages without microdata
-        records = film_records(microdata_items(response), site, response.url, response.text)
+        records = film_records(
+            microdata_items(response), site, response.url, response.text, response.selector.root
+        )
         if any(isinstance(r, ScrapedFilm) for r in records):
             return records
     film = og_film(opengraph(response), site, response.url)

@@ -10,6 +10,7 @@ touches ends stored, counted as an ordinary page, or quarantined with why.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -34,7 +35,7 @@ from scrapy.http import Request, Response, TextResponse
 from scrapy.settings import SETTINGS_PRIORITIES, BaseSettings
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.gz import gunzip
-from scrapy.utils.sitemap import Sitemap
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 from twisted.internet import error as txerror
 from twisted.internet.defer import CancelledError
 from twisted.internet.defer import TimeoutError as DeferredTimeoutError
@@ -42,7 +43,12 @@ from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed
 
 from crawler.middlewares import RedirectFailure
-from crawler.sites.base import ORDINARY_PAGES, NoFilmData, SiteRules
+from crawler.sites.base import (
+    ORDINARY_PAGES,
+    PRIORITY_SITEMAP,
+    NoFilmData,
+    SiteRules,
+)
 from pipelines.normalize import fold
 from pipelines.records import PageRejected, ScrapedRecord
 
@@ -57,6 +63,10 @@ BOMB_RATIO = 20
 NOT_FOUND = frozenset({404, 410})
 START_URL = "filmagg_start_url"  # request meta: a start URL or sitemap the crawl was given
 SITEMAP = "filmagg_sitemap"  # request meta: a sitemap (given, or listed in a sitemap index)
+# request meta: robots.txt, or a sitemap it (or a page) led to; the crawl was not given it, so
+# its absence is no fault: counted (filmagg/sitemaps/missing), not quarantined.
+OPTIONAL = "filmagg_optional"
+LINK_DECISIONS_CACHED = 65_536  # nav links recur on every page: decide each URL once
 _DECOMPRESSED = re.compile(r"\((\d+) B compressed, (\d+) B decompressed")
 
 
@@ -219,6 +229,19 @@ class SiteSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SiteSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
+        settings = crawler.settings
+        spider.sitemaps_first = settings.getbool("FILMAGG_SITEMAPS_FIRST", True)
+        spider.robots_read_by_scrapy = settings.getbool("ROBOTSTXT_OBEY")
+        if spider.sitemaps_first and spider.robots_read_by_scrapy:
+            crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
+        # A link this crawl already requested is skipped before a Request is built, unless
+        # that would change what is fetched or remembered: PageStateMiddleware stores the
+        # links each page yielded (followed again when the page answers 304) and a page's
+        # kind from them, and a DEPTH_LIMIT drops a link found deep that a shallower page
+        # may yield again. Duplicates then reach the dupefilter, as in plain Scrapy.
+        spider.skip_seen_links = not (
+            settings.getbool("FILMAGG_INCREMENTAL", True) or settings.getint("DEPTH_LIMIT")
+        )
         return spider
 
     def __init__(self, start_urls: str | Iterable[str] | None = None, base_url: str | None = None,
@@ -233,11 +256,18 @@ class SiteSpider(scrapy.Spider):
             raise ValueError(f"spider {self.name!r} needs -a start_urls=URL[,URL...], -a sitemap=URL "
                              f"or -a base_url=URL of a server hosting {self.rules.start_path}")  # fmt: skip
         self.allowed_hosts = {urlsplit(u).netloc for u in [*self.start_urls, *self.sitemaps]}
+        self.sitemaps_first = True  # from_crawler: FILMAGG_SITEMAPS_FIRST
+        self.robots_read_by_scrapy = False  # from_crawler: ROBOTSTXT_OBEY
+        self.skip_seen_links = False  # from_crawler: see there
+        self.requested: set[str] = set()  # links yielded so far (when skip_seen_links)
+        self.decide_link = functools.lru_cache(maxsize=LINK_DECISIONS_CACHED)(
+            self.rules.decide_link
+        )
 
-    def _inc(self, key: str) -> None:
+    def _inc(self, key: str, count: int = 1) -> None:
         crawler = getattr(self, "crawler", None)
         if crawler is not None and crawler.stats is not None:
-            crawler.stats.inc_value(key)
+            crawler.stats.inc_value(key, count)
 
     async def start(self) -> AsyncIterator[Any]:
         # START_URL marks the URLs the user gave. Not Scrapy's is_start_request: requests
@@ -245,13 +275,62 @@ class SiteSpider(scrapy.Spider):
         for url in self.sitemaps:
             yield scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_error,
                                  meta={START_URL: True, SITEMAP: True})  # fmt: skip
+        if self.sitemaps_first and not self.sitemaps and not self.robots_read_by_scrapy:
+            # the sitemaps robots.txt lists, read before the pages, as SitemapSpider does;
+            # with ROBOTSTXT_OBEY the RobotsTxtMiddleware's copy is used (robots_parsed)
+            for url in dict.fromkeys(urljoin(u, "/robots.txt") for u in self.start_urls):
+                yield scrapy.Request(url, callback=self.parse_robots, errback=self.on_error,
+                                     priority=PRIORITY_SITEMAP,
+                                     meta={OPTIONAL: True, "dont_obey_robotstxt": True})  # fmt: skip
         for url in self.start_urls:
             yield scrapy.Request(url, callback=self.parse, errback=self.on_error,
                                  meta={START_URL: True})  # fmt: skip
 
+    def parse_robots(self, response: Response) -> Iterator[Request]:
+        """The sitemaps a site's robots.txt lists (its ``Sitemap:`` lines), asked for before
+        the pages. None listed: the crawl goes on from its start URLs."""
+        if response.status == 304:
+            return  # unchanged: PageStateMiddleware follows the sitemaps it led to last time
+        urls = sitemap_urls_from_robots(response.body, base_url=response.url)
+        yield from self._robots_sitemaps(urls, response.url)
+
+    def robots_parsed(self, robotparser: Any, request: Request) -> None:
+        """With ``ROBOTSTXT_OBEY``, the robots.txt Scrapy read for a host before its first
+        request: the sitemaps it lists are scheduled at once, ahead of the pages. Read from
+        Scrapy's default parser (Protego); another parser gives none."""
+        if not self.sitemaps_first or self.sitemaps or self.crawler.engine is None:
+            return
+        robots = urljoin(request.url, "/robots.txt")
+        if urlsplit(robots).netloc not in self.allowed_hosts:
+            return
+        listed = getattr(getattr(robotparser, "rp", None), "sitemaps", None) or ()
+        for sitemap in self._robots_sitemaps(listed, robots):
+            self.crawler.engine.crawl(sitemap)
+
+    def _robots_sitemaps(self, urls: Iterable[str], robots_url: str) -> Iterator[Request]:
+        for url in urls:
+            url = urljoin(robots_url, url.strip())
+            if urlsplit(url).netloc not in self.allowed_hosts:
+                self._inc("filmagg/offsite")
+                continue
+            self._inc("filmagg/sitemaps/listed")
+            self.logger.debug("%s lists sitemap %s", robots_url, url)
+            yield self._sitemap_request(url, optional=True)
+
+    def _sitemap_request(self, url: str, optional: bool) -> Request:
+        meta = {SITEMAP: True, OPTIONAL: True} if optional else {SITEMAP: True}
+        return scrapy.Request(url, callback=self.parse_sitemap, errback=self.on_error,
+                              priority=PRIORITY_SITEMAP, meta=meta)  # fmt: skip
+
     def parse_sitemap(self, response: Response) -> Iterator[Any]:
-        """Every page a sitemap (or sitemap index, gzipped or not) lists on the allowed hosts."""
+        """Every page a sitemap (or sitemap index, gzipped or not) lists on the allowed hosts.
+        A sitemap the crawl was not given (robots.txt's, a link's) is held to the follow rules."""
         start = bool(response.meta.get(START_URL))
+        optional = bool(response.meta.get(OPTIONAL))
+        if response.status == 304:  # unchanged: PageStateMiddleware follows its old entries
+            if start:
+                self._inc("filmagg/start/fetched")
+            return
         body = response.body
         try:
             if body[:2] == b"\x1f\x8b":
@@ -271,6 +350,7 @@ class SiteSpider(scrapy.Spider):
         if start:
             self._inc("filmagg/start/fetched")
             self.allowed_hosts.add(urlsplit(response.url).netloc)
+        skipped = 0
         for entry in sitemap:
             loc = entry.get("loc", "").strip()
             if not loc:
@@ -279,12 +359,20 @@ class SiteSpider(scrapy.Spider):
                 self._inc("filmagg/offsite")
                 continue
             if sitemap.type == "sitemapindex":
-                yield scrapy.Request(loc, callback=self.parse_sitemap, errback=self.on_error,
-                                     meta={SITEMAP: True})  # fmt: skip
-            else:
-                # the page's lastmod lets the incremental middleware skip it while unchanged
-                meta = {"lastmod": entry["lastmod"]} if entry.get("lastmod") else {}
-                yield scrapy.Request(loc, callback=self.parse, errback=self.on_error, meta=meta)
+                yield self._sitemap_request(loc, optional)
+                continue
+            priority = self.decide_link(loc).priority
+            if priority is None:
+                if optional:
+                    skipped += 1
+                    continue
+                priority = 0  # a sitemap the crawl was given is followed whole
+            # the page's lastmod lets the incremental middleware skip it while unchanged
+            meta = {"lastmod": entry["lastmod"]} if entry.get("lastmod") else {}
+            yield scrapy.Request(loc, callback=self.parse, errback=self.on_error, meta=meta,
+                                 priority=priority)  # fmt: skip
+        if skipped:
+            self._inc("filmagg/links/skipped", skipped)
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         if response.meta.get(START_URL):
@@ -297,17 +385,48 @@ class SiteSpider(scrapy.Spider):
             self._inc("filmagg/navigation")  # a page read for its links only (an index)
         max_bytes = self.settings.getint("FILMAGG_MAX_PAGE_BYTES", DEFAULT_MAX_PAGE_BYTES)
         yield from page_records(self.rules, response, max_bytes)
-        if not isinstance(response, TextResponse):
-            return
+        if isinstance(response, TextResponse):
+            yield from self.follow_links(response)
+
+    def follow_links(self, response: TextResponse) -> Iterator[Request]:
+        """A request for each distinct link of the page the rules follow, with the rules'
+        priority. Offsite links (``filmagg/offsite``) and those the rules skip
+        (``filmagg/links/skipped``: mailto:, assets, person pages, ...) are counted once
+        per page; with ``skip_seen_links``, a link already requested is not built again."""
+        on_page: set[str] = set()
+        offsite = skipped = seen = 0
         for href in response.css("a::attr(href)").getall():
             url = response.urljoin(href.strip()).split("#", 1)[0]
-            parts = urlsplit(url)
-            if parts.netloc not in self.allowed_hosts:
-                if parts.scheme in ("http", "https"):
-                    self._inc("filmagg/offsite")  # counted, never fetched nor quarantined
+            if url in on_page:
                 continue
-            if self.rules.should_follow(url):
-                yield scrapy.Request(url, callback=self.parse, errback=self.on_error)
+            on_page.add(url)
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https"):
+                skipped += 1  # mailto:, javascript:, tel:, ...
+                continue
+            if parts.netloc not in self.allowed_hosts:
+                offsite += 1  # counted, never fetched nor quarantined
+                continue
+            decision = self.decide_link(url)
+            if decision.priority is None:
+                skipped += 1
+                continue
+            if self.skip_seen_links:
+                if url in self.requested:
+                    seen += 1
+                    continue
+                self.requested.add(url)
+            if decision.kind == "sitemap":
+                yield self._sitemap_request(url, optional=True)
+            else:
+                yield scrapy.Request(url, callback=self.parse, errback=self.on_error,
+                                     priority=decision.priority)  # fmt: skip
+        for key, n in (("filmagg/offsite", offsite), ("filmagg/links/skipped", skipped),
+                       ("filmagg/links/seen", seen)):  # fmt: skip
+            if n:
+                self._inc(key, n)
+        if skipped:
+            self.logger.debug("%s: %d links skipped by the follow rules", response.url, skipped)
 
     def on_error(self, failure: Failure) -> Iterator[PageRejected]:
         """A URL that could not be fetched is quarantined with its true reason (counted as
@@ -326,6 +445,13 @@ class SiteSpider(scrapy.Spider):
             self._inc("filmagg/offsite")
             return
         response = getattr(failure.value, "response", None)
+        if request.meta.get(OPTIONAL) and (
+            request.callback == self.parse_robots
+            or (response is not None and response.status in NOT_FOUND)
+        ):
+            self._inc("filmagg/sitemaps/missing")  # no robots.txt, or no sitemap where it said
+            self.logger.debug("no optional %s: %s: %s", url, reason, detail)
+            return
         if (
             not start
             and response is not None

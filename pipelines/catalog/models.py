@@ -175,7 +175,9 @@ class Review(SQLModel, table=True):
     author: str | None = None
     published_at: str | None = None
     title: str | None = None
-    body: str = Field(sa_column=Column(Text, nullable=False))
+    body: str | None = Field(
+        default=None, sa_column=Column(Text, nullable=True)
+    )  # a rating-only review
     rating_value_100: float | None = None
     rating_raw: str | None = None
     critic: bool = False

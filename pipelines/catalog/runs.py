@@ -37,7 +37,9 @@ def run_status(reason: str, stats: dict[str, Any]) -> str:
     if stats.get("filmagg/start/failed") and not stats.get("filmagg/start/fetched"):
         return "failed"  # no start URL or sitemap could be read
     normal = reason == "finished" or reason.startswith("closespider_")  # a cap is a finish
-    if not normal or reason == "closespider_errorcount" or not stats.get("response_received_count"):
+    # a worker of a distributed job may find every page taken by the others: not a failure
+    fetched = stats.get("response_received_count") or stats.get("filmagg/redis/job")
+    if not normal or reason == "closespider_errorcount" or not fetched:
         return "failed"
     if any(stats.get(f"filmagg/{k}") for k in ("store_failed", "lost", "resolve_failed")):
         return "degraded"

@@ -91,24 +91,80 @@ def content_hash(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
+Key = tuple[str, str, str, str]
+CHUNK = 500  # values per IN (...) list
+
+
 def stage(session: Session, items: list[Storable], run_id: int | None) -> Counter[str]:
     """Stage one batch in the session's transaction; returns counts by outcome (new, updated,
-    unchanged, quarantined, quarantined_again)."""
+    unchanged, quarantined, quarantined_again).
+
+    A re-crawl mostly brings records it has already stored: the batch's stored versions are
+    read in one query, a record whose content hash has not moved only gets ``last_seen``, in
+    one bulk update at the end, and only new or changed records take the per-record path."""
     counts: Counter[str] = Counter()
-    for item in items:
+    prepared = [_prepare(item) if isinstance(item, Accepted) else None for item in items]
+    known = _known(session, [p[0] for p in prepared if p is not None])
+    unchanged: dict[int, str] = {}  # record id -> its type
+    for item, prep in zip(items, prepared, strict=True):
         if isinstance(item, Rejected):
             counts[quarantine(session, item, run_id)] += 1
         elif isinstance(item, PageSeen):
             counts[page_seen(session, item, run_id)] += 1
-        else:
-            counts[_upsert(session, item, run_id)] += 1
+        elif prep is not None:
+            key, data, digest = prep
+            row = known.get(key)
+            if row is not None and row[1] == digest and row[2] is None:
+                unchanged[row[0]] = key[2]
+                counts["unchanged"] += 1
+            else:
+                counts[_upsert(session, item, run_id, prep)] += 1
+    _touch(session, unchanged, utcnow())
     return counts
 
 
-def _upsert(session: Session, item: Accepted, run_id: int | None) -> str:
+def _prepare(item: Accepted) -> tuple[Key, dict[str, Any], str]:
     data = item.record.model_dump(mode="json")
-    key = (data["site"], data["url"], data["type"], item_key(data))
-    digest = content_hash(data)
+    return (data["site"], data["url"], data["type"], item_key(data)), data, content_hash(data)
+
+
+def _known(session: Session, keys: list[Key]) -> dict[Key, tuple[int, str, Any]]:
+    """The stored (id, content hash, gone_at) of the batch's records, in a query per
+    ``CHUNK`` URLs (``source_record.url`` is indexed)."""
+    wanted = set(keys)
+    found: dict[Key, tuple[int, str, Any]] = {}
+    for chunk in _chunks(sorted({k[1] for k in wanted})):
+        rows = session.execute(
+            select(SourceRecord.site, SourceRecord.url, SourceRecord.type, SourceRecord.item_key,
+                   SourceRecord.id, SourceRecord.content_hash, SourceRecord.gone_at)
+            .where(SourceRecord.url.in_(chunk))
+        )  # fmt: skip
+        for site, url, type_, ikey, rid, digest, gone_at in rows:
+            if (site, url, type_, ikey) in wanted:
+                found[(site, url, type_, ikey)] = (rid, digest, gone_at)
+    return found
+
+
+def _touch(session: Session, records: dict[int, str], now: Any) -> None:
+    """``last_seen`` of records seen again unchanged (and of their offer rows), in bulk."""
+    for chunk in _chunks(sorted(records)):
+        session.execute(
+            update(SourceRecord).where(SourceRecord.id.in_(chunk)).values(last_seen=now)
+        )
+    offers = sorted(rid for rid, type_ in records.items() if type_ == "offer")
+    for chunk in _chunks(offers):
+        session.execute(
+            update(Offer).where(Offer.source_record_id.in_(chunk)).values(last_seen=now)
+        )
+
+
+def _chunks(values: list[Any], n: int = CHUNK) -> list[list[Any]]:
+    return [values[i : i + n] for i in range(0, len(values), n)]
+
+
+def _upsert(session: Session, item: Accepted, run_id: int | None,
+            prepared: tuple[Key, dict[str, Any], str] | None = None) -> str:  # fmt: skip
+    key, data, digest = prepared or _prepare(item)
     now = utcnow()
     while True:
         row = _find(session, key)
