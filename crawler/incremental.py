@@ -64,6 +64,15 @@ def is_due(state: PageState | None, now: datetime, refresh_after: dict[str, floa
     return now - state.fetched_at >= timedelta(seconds=interval)
 
 
+def is_sitemap(url: str, reason: str, state: PageState | None) -> bool:
+    """Whether a quarantined URL is a sitemap, to retry it with the sitemap parser: it was
+    fetched as one before, its reason says so, or (never fetched) its path names an XML sitemap."""
+    if (state is not None and state.kind == "sitemap") or reason == "bad_sitemap":
+        return True
+    path = urlsplit(url).path.lower()
+    return "sitemap" in path and path.endswith((".xml", ".xml.gz"))
+
+
 def parse_lastmod(value: str | None) -> datetime | None:
     """A sitemap ``lastmod`` (W3C datetime: "2024-05-01", "2024-05-01T10:00:00+02:00")."""
     if not value:
@@ -186,14 +195,18 @@ class PageStateMiddleware:
         with Session(get_reader(self.db_url)) as s:
             rows = s.exec(select(Quarantine.url, Quarantine.reason, Quarantine.retry)
                           .where(Quarantine.resolved_at.is_(None))).all()  # type: ignore[union-attr]  # fmt: skip
-        urls = sorted({url for url, reason, retry in rows
-                       if (retry or reason.startswith(RETRY_NEXT_RUN))
-                       and urlsplit(url).netloc in hosts and url not in seen})  # fmt: skip
-        if urls:
-            logger.info("retrying %d quarantined pages", len(urls))
-            self.crawler.stats.inc_value("filmagg/retried", len(urls))  # type: ignore[union-attr]
-        for url in urls:
-            yield Request(url, callback=spider.parse, errback=spider.on_error,  # type: ignore[union-attr]
+        due = {url: reason for url, reason, retry in rows
+               if (retry or reason.startswith(RETRY_NEXT_RUN))
+               and urlsplit(url).netloc in hosts and url not in seen}  # fmt: skip
+        if due:
+            logger.info("retrying %d quarantined pages", len(due))
+            self.crawler.stats.inc_value("filmagg/retried", len(due))  # type: ignore[union-attr]
+        for url in sorted(due):
+            sitemap = is_sitemap(url, due[url], self.states.get(url))
+            callback = (
+                getattr(spider, "parse_sitemap" if sitemap else "parse", None) or spider.parse
+            )  # type: ignore[union-attr]
+            yield Request(url, callback=callback, errback=spider.on_error,  # type: ignore[union-attr]
                           meta={"filmagg_start": True})  # fmt: skip
 
     # ------------------------------------------------------------------ page output
