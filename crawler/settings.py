@@ -30,6 +30,9 @@ DOWNLOAD_MAXSIZE = FILMAGG_MAX_PAGE_BYTES
 DOWNLOAD_WARNSIZE = FILMAGG_MAX_PAGE_BYTES // 2
 
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19's remote control (an HTTP port per crawl that runs code given a token it writes to
+# a job file): off, like the telnet console, for crawls that run unattended under a scheduler.
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 
