@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, insert, update
+from sqlalchemy import bindparam, delete, func, insert, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
@@ -197,11 +197,12 @@ def recompute(session: Session, film_ids: set[int], ref_ids: set[int], everythin
         refs |= _page_neighbours(session, ref_ids)
         refs |= _refs_seeing(session, loaded.keys_seen, works.touched)
     for n, chunk in enumerate(_chunks(refs)):
-        for sr in session.exec(select(SourceRecord).where(SourceRecord.id.in_(chunk))
-                               .order_by(SourceRecord.id)).all():  # fmt: skip
+        resolved = session.exec(select(SourceRecord).where(SourceRecord.id.in_(chunk))
+                                .order_by(SourceRecord.id)).all()  # fmt: skip
+        for sr in resolved:
             counts[f"reference/{resolve_reference(session, sr).outcome}"] += 1
-            _set_keys(session, sr.id, reference_keys(sr.data or {}), film=False)  # type: ignore[arg-type]
-            _mark_resolved(session, sr)
+        _set_keys(session, {sr.id: reference_keys(sr.data or {}) for sr in resolved}, film=False)  # type: ignore[misc]
+        _mark_resolved(session, resolved)
         if progress:
             progress(min((n + 1) * CHUNK, len(refs)), len(refs))
     session.flush()
@@ -390,11 +391,13 @@ def _recluster(session: Session, loaded: _Loaded, counts: Counter[str]) -> _Work
         session.execute(insert(Flag), flags)
 
     # 5. keys as resolved; pending records are done (unless changed meanwhile)
+    changed_keys = {}
     for rid, sr in sorted(rows.items()):
         keys = film_keys(sr.data or {})
         if keys != loaded.old_keys.get(rid, set()):
-            _set_keys(session, rid, keys, film=True)
-        _mark_resolved(session, sr)
+            changed_keys[rid] = keys
+    _set_keys(session, changed_keys, film=True)
+    _mark_resolved(session, list(rows.values()))
     return result
 
 
@@ -530,21 +533,29 @@ def _film_flags(rid: int, o: Outcome, final: dict[str, int],
 # ------------------------------------------------------------------------------ bookkeeping
 
 
-def _set_keys(session: Session, record_id: int, keys: set[str], film: bool) -> None:
-    session.exec(delete(RecordKey).where(RecordKey.source_record_id == record_id))
-    if keys:
-        session.execute(insert(RecordKey), [
-            {"source_record_id": record_id, "key": k, "film": film} for k in sorted(keys)
-        ])  # fmt: skip
+def _set_keys(session: Session, keys_of: dict[int, set[str]], film: bool) -> None:
+    """Replace the blocking keys of these records (one DELETE and one INSERT per chunk)."""
+    for chunk in _chunks(keys_of):
+        session.exec(delete(RecordKey).where(RecordKey.source_record_id.in_(chunk)))  # type: ignore[attr-defined]
+        rows = [{"source_record_id": rid, "key": k, "film": film}
+                for rid in chunk for k in sorted(keys_of[rid])]  # fmt: skip
+        if rows:
+            session.execute(insert(RecordKey), rows)
 
 
-def _mark_resolved(session: Session, sr: SourceRecord) -> None:
-    """Done, unless another process staged a new version meanwhile (then it stays pending)."""
-    if sr.resolved:
+def _mark_resolved(session: Session, records: Sequence[SourceRecord]) -> None:
+    """Done, unless another process staged a new version meanwhile (then it stays pending):
+    one UPDATE, executed for every record that was pending, guarded by its content hash."""
+    params = [{"rid": sr.id, "digest": sr.content_hash} for sr in records if not sr.resolved]
+    if not params:
         return
-    session.exec(update(SourceRecord).where(SourceRecord.id == sr.id,
-                                            SourceRecord.content_hash == sr.content_hash)
-                 .values(resolved=True).execution_options(synchronize_session=False))  # fmt: skip
+    table = SourceRecord.__table__  # type: ignore[attr-defined]
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("rid"), table.c.content_hash == bindparam("digest"))
+        .values(resolved=True)
+    )
+    session.connection().execute(stmt, params)
 
 
 def refresh_work(session: Session, work_id: int) -> Work | None:
