@@ -70,34 +70,7 @@ def make_films(n: int, seed: int = 7) -> list[FilmTruth]:
     actor_pool = people[extra : extra + max(40, extra // 2)]
     for k in range(extra):
         i = SITEGEN_MAX_FILMS + k
-        remake_of = i - sitegen.REMAKE_OFFSET if i % sitegen.REMAKE_EVERY == 9 else None
-        if remake_of is not None:
-            base = films[remake_of]
-            title, year = base.title, min(base.year + rng.randint(12, 30), 2023)
-            if year - base.year < 12:
-                year = base.year - rng.randint(12, 30)
-        else:
-            title, year = titles[k], rng.randint(1950, 2015)
-        cast_people = rng.sample(actor_pool, rng.randint(3, 4))
-        characters = rng.sample(sitegen.CHARACTERS, len(cast_people))
-        cast = tuple(
-            (f"{f} {last}", characters[j] if j < 2 or rng.random() < 0.5 else None)
-            for j, (f, last) in enumerate(cast_people)
-        )
-        films.append(
-            FilmTruth(
-                id=i,
-                title=title,
-                year=year,
-                director=directors[k],
-                cast=cast,
-                runtime=rng.randint(78, 172),
-                genres=tuple(rng.sample(sitegen.GENRES, rng.randint(1, 2))),
-                imdb=f"tt{1100000 + 37 * i:07d}" if i % 3 != 0 else None,
-                remake_of=remake_of,
-                the_on_b=i % 7 == 3,
-            )
-        )
+        films.append(sitegen.next_film(films, i, rng, titles[k], directors[k], actor_pool))
     return films
 
 

@@ -212,35 +212,40 @@ def make_films(n: int, seed: int = 7) -> list[FilmTruth]:
     directors, actor_pool = people[:n], people[n : n + max(40, n // 2)]
     films: list[FilmTruth] = []
     for i in range(n):
-        remake_of = i - REMAKE_OFFSET if i % REMAKE_EVERY == REMAKE_EVERY - 1 else None
-        if remake_of is not None:
-            base = films[remake_of]
-            title, year = base.title, min(base.year + rng.randint(12, 30), 2023)
-            if year - base.year < 12:  # a late original: the remake comes before it instead
-                year = base.year - rng.randint(12, 30)
-        else:
-            title, year = titles[i], rng.randint(1950, 2015)
-        cast_people = rng.sample(actor_pool, rng.randint(3, 4))
-        characters = rng.sample(CHARACTERS, len(cast_people))
-        cast = tuple(
-            (f"{f} {last}", characters[k] if k < 2 or rng.random() < 0.5 else None)
-            for k, (f, last) in enumerate(cast_people)
-        )
-        films.append(
-            FilmTruth(
-                id=i,
-                title=title,
-                year=year,
-                director=directors[i],
-                cast=cast,
-                runtime=rng.randint(78, 172),
-                genres=tuple(rng.sample(GENRES, rng.randint(1, 2))),
-                imdb=f"tt{1100000 + 37 * i:07d}" if i % 3 != 0 else None,
-                remake_of=remake_of,
-                the_on_b=i % 7 == 3,
-            )
-        )
+        films.append(next_film(films, i, rng, titles[i], directors[i], actor_pool))
     return films
+
+
+def next_film(films: list[FilmTruth], i: int, rng: random.Random, title: str,
+              director: tuple[str, str], actor_pool: list[tuple[str, str]]) -> FilmTruth:  # fmt: skip
+    """Film ``i`` after ``films``: a remake of the film ``REMAKE_OFFSET`` places before when
+    ``i`` is the tenth of its ten (then ``title`` is unused), else a new ``title``."""
+    remake_of = i - REMAKE_OFFSET if i % REMAKE_EVERY == REMAKE_EVERY - 1 else None
+    if remake_of is not None:
+        base = films[remake_of]
+        title, year = base.title, min(base.year + rng.randint(12, 30), 2023)
+        if year - base.year < 12:  # a late original: the remake comes before it instead
+            year = base.year - rng.randint(12, 30)
+    else:
+        year = rng.randint(1950, 2015)
+    cast_people = rng.sample(actor_pool, rng.randint(3, 4))
+    characters = rng.sample(CHARACTERS, len(cast_people))
+    cast = tuple(
+        (f"{f} {last}", characters[k] if k < 2 or rng.random() < 0.5 else None)
+        for k, (f, last) in enumerate(cast_people)
+    )
+    return FilmTruth(
+        id=i,
+        title=title,
+        year=year,
+        director=director,
+        cast=cast,
+        runtime=rng.randint(78, 172),
+        genres=tuple(rng.sample(GENRES, rng.randint(1, 2))),
+        imdb=f"tt{1100000 + 37 * i:07d}" if i % 3 != 0 else None,
+        remake_of=remake_of,
+        the_on_b=i % 7 == 3,
+    )
 
 
 def _duration(minutes: int) -> str:
