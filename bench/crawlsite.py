@@ -215,18 +215,6 @@ def _link(target: str, text: str) -> str:
     return f'<a href="{_rel(target)}">{html.escape(text)}</a>'
 
 
-def _page(title: str, body: str, jsonld: Any = None) -> str:
-    script = (
-        f'<script type="application/ld+json">{json.dumps(jsonld, ensure_ascii=False)}</script>'
-        if jsonld
-        else ""
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>{html.escape(title)}</title>{script}</head>\n<body>{body}</body></html>\n"
-    )
-
-
 def microdata(obj: Mapping[str, Any], prop: str | None = None) -> str:
     """A JSON-LD-shaped object as microdata: the same object, so host B differs from host A
     only in syntax (and in what sitegen's ``_movie_b`` leaves out)."""
@@ -309,11 +297,11 @@ def generate(root: Path, n_films: int = DEFAULT_FILMS, seed: int = 7) -> CrawlSi
             nav = _pagination(k + 1, review_pages, lambda p, h=host: reviews_path(p, h))
             if host == "A":
                 body = f"<h1>Reviews, page {k + 1}</h1><ul>{items}</ul>{nav}"
-                text = _page(f"Reviews, page {k + 1} - {label}", body, objs)
+                text = sitegen.html_page(f"Reviews, page {k + 1} - {label}", body, objs)
             else:
                 marked = "".join(microdata(o) for o in objs)
                 body = f"<h1>Reviews, page {k + 1}</h1>{marked}<ul>{items}</ul>{nav}"
-                text = _page(f"Reviews, page {k + 1} - {label}", body)
+                text = sitegen.html_page(f"Reviews, page {k + 1} - {label}", body)
             truths = tuple(
                 ReviewTruth(f.id, a, o["name"]) for (f, a, _), o in zip(chunk, objs, strict=True)
             )
@@ -333,10 +321,10 @@ def generate(root: Path, n_films: int = DEFAULT_FILMS, seed: int = 7) -> CrawlSi
                     f"<p>{' · '.join(links)}</p>")  # fmt: skip
             title = f"{name} ({f.year}) - {label}"
             if host == "A":
-                text = _page(title, body, movie)
+                text = sitegen.html_page(title, body, movie)
             else:
                 movie.pop("@context", None)
-                text = _page(title, microdata(movie) + body)
+                text = sitegen.html_page(title, microdata(movie) + body)
             write(PageInfo(host, film_path(f, host), "film", film=f.id), text)
 
         listings = -(-len(films) // LISTING_SIZE)
@@ -346,7 +334,7 @@ def generate(root: Path, n_films: int = DEFAULT_FILMS, seed: int = 7) -> CrawlSi
                             for f in chunk)  # fmt: skip
             nav = _pagination(k + 1, listings, lambda p, h=host: listing_path(p, h))
             write(PageInfo(host, listing_path(k + 1, host), "listing"),
-                  _page(f"All films, page {k + 1} - {label}", f"<h1>Films</h1><ul>{items}</ul>{nav}"))  # fmt: skip
+                  sitegen.html_page(f"All films, page {k + 1} - {label}", f"<h1>Films</h1><ul>{items}</ul>{nav}"))  # fmt: skip
 
         by_person: dict[str, list[FilmTruth]] = {}
         by_genre: dict[str, list[FilmTruth]] = {}
@@ -361,16 +349,16 @@ def generate(root: Path, n_films: int = DEFAULT_FILMS, seed: int = 7) -> CrawlSi
             obj = {"@context": "https://schema.org", "@type": "Person", "name": person,
                    "jobTitle": "Actor"}  # fmt: skip
             body = f"<h1>{html.escape(person)}</h1><h2>Filmography</h2><ul>{items}</ul>"
-            text = (_page(f"{person} - {label}", body, obj) if host == "A"
-                    else _page(f"{person} - {label}", microdata(obj) + body))  # fmt: skip
+            text = (sitegen.html_page(f"{person} - {label}", body, obj) if host == "A"
+                    else sitegen.html_page(f"{person} - {label}", microdata(obj) + body))  # fmt: skip
             write(PageInfo(host, person_path(person, host), "person"), text)
         for genre, its in sorted(by_genre.items()):
             items = "".join(f"<li>{_link(film_path(f, host), f.title)} ({f.year})</li>"
                             for f in its)  # fmt: skip
             write(PageInfo(host, genre_path(genre, host), "genre"),
-                  _page(f"{genre} films - {label}", f"<h1>{genre}</h1><ul>{items}</ul>"))  # fmt: skip
+                  sitegen.html_page(f"{genre} films - {label}", f"<h1>{genre}</h1><ul>{items}</ul>"))  # fmt: skip
         write(PageInfo(host, about_path(host), "about"),
-              _page(f"About - {label}", "<h1>About us</h1><p>A film site generated for a "
+              sitegen.html_page(f"About - {label}", "<h1>About us</h1><p>A film site generated for a "
                     "benchmark. Every film here is made up; so are the people.</p>"))  # fmt: skip
         genres = " · ".join(_link(genre_path(g, host), g) for g in sorted(by_genre))
         index = (f"<h1>{label}</h1><p>{_link(listing_path(1, host), 'All films')} · "
@@ -378,7 +366,9 @@ def generate(root: Path, n_films: int = DEFAULT_FILMS, seed: int = 7) -> CrawlSi
                  f"</p><p>{genres}</p>")  # fmt: skip
         # the root index sits at the host prefix itself, one folder up from the others
         index = index.replace('href="../', 'href="')
-        write(PageInfo(host, site.start_paths()[host], "index"), _page(f"{label}", index))
+        write(
+            PageInfo(host, site.start_paths()[host], "index"), sitegen.html_page(f"{label}", index)
+        )
     return site
 
 

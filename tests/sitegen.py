@@ -360,7 +360,8 @@ def _review(film: FilmTruth, host: str) -> dict[str, Any]:
     }
 
 
-def _html(title: str, jsonld: dict[str, Any] | None, body: str) -> str:
+def html_page(title: str, body: str, jsonld: Any = None) -> str:
+    """A minimal HTML page, with ``jsonld`` (when given) in a JSON-LD script block."""
     script = (
         f'<script type="application/ld+json">{json.dumps(jsonld, ensure_ascii=False)}</script>'
         if jsonld
@@ -385,7 +386,7 @@ def _film_page(film: FilmTruth, host: str) -> str:
         f"<h1>{html.escape(name)}</h1><p>{film.year} · directed by "
         f"{html.escape(film.director_name)}</p><p>{html.escape(_synopsis(film))}</p>{links}"
     )
-    return _html(f"{name} ({film.year}) - {label}", movie, body)
+    return html_page(f"{name} ({film.year}) - {label}", body, movie)
 
 
 def _review_page(film: FilmTruth, host: str) -> str:
@@ -395,7 +396,7 @@ def _review_page(film: FilmTruth, host: str) -> str:
         f"<h1>{html.escape(review['name'])}</h1><p>{html.escape(review['reviewBody'])}</p>"
         f'<p><a href="{back}">{html.escape(film.title)}</a></p>'
     )
-    return _html(f"Review: {film.title} ({film.year})", review, body)
+    return html_page(f"Review: {film.title} ({film.year})", body, review)
 
 
 def _index_page(films: list[FilmTruth], host: str, block: int) -> str:
@@ -404,7 +405,7 @@ def _index_page(films: list[FilmTruth], host: str, block: int) -> str:
         f"({f.year})</li>"
         for f in films
     )
-    return _html(f"All films, page {block + 1}", None, f"<h1>Films</h1><ul>{items}</ul>")
+    return html_page(f"All films, page {block + 1}", f"<h1>Films</h1><ul>{items}</ul>")
 
 
 def generate(root: Path, n_films: int = 300, seed: int = 7) -> Site:
@@ -435,7 +436,7 @@ def generate(root: Path, n_films: int = 300, seed: int = 7) -> Site:
         prefix = HOST_PREFIX[host]
         links = "".join(f'<li><a href="{index_path(k, host).split("/", 1)[1]}">Films page '
                         f"{k + 1}</a></li>" for k in range(len(blocks)))  # fmt: skip
-        write(f"{prefix}/index.html", _html("Film index", None, f"<ul>{links}</ul>"))
+        write(f"{prefix}/index.html", html_page("Film index", f"<ul>{links}</ul>"))
         pages.append(PageTruth(host, f"{prefix}/index.html", "root", None, ()))
     return Site(root=root, films=films, pages=pages)
 
