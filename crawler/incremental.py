@@ -35,6 +35,11 @@ from scrapy.http import Response
 
 from pipelines.records import PageFetched, ScrapedFilm, ScrapedRecord
 
+# Response meta: every link a page's callback followed, as (callback name, url), in page order,
+# including those it did not yield again because this crawl had already requested them. The
+# page's remembered links and kind come from it, so skipping repeats changes neither.
+FOLLOWED = "filmagg_followed"
+
 logger = logging.getLogger(__name__)
 
 DAY = 86_400.0
@@ -286,6 +291,9 @@ class PageStateMiddleware:
             return
         if response.status == 304:
             self.crawler.stats.inc_value("filmagg/not_modified")  # type: ignore[union-attr]
+        elif FOLLOWED in response.meta:
+            links = list(response.meta[FOLLOWED])
+            tally["requests"] = len(links)
         callback = getattr(response.request, "callback", None) if response.request else None
         if tally["film"]:
             kind = "film"

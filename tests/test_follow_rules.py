@@ -10,6 +10,7 @@ import pytest
 from scrapy.http import HtmlResponse, Request, TextResponse
 from scrapy.utils.test import get_crawler
 
+from crawler.incremental import FOLLOWED, PageStateMiddleware
 from crawler.sites.base import (
     PRIORITY_FILM,
     PRIORITY_LISTING,
@@ -20,6 +21,7 @@ from crawler.sites.base import (
 from crawler.sites.schema_org import GENERIC_LINKS
 from crawler.spiders.base import OPTIONAL, SITEMAP
 from crawler.spiders.sites import SchemaOrgSpider
+from pipelines.records import PageFetched
 
 BASE = "http://films.example.org"
 
@@ -118,7 +120,8 @@ def _spider(**settings: Any) -> SchemaOrgSpider:
 
 def _page(url: str, links: list[str]) -> TextResponse:
     body = "".join(f'<a href="{href}">x</a>' for href in links)
-    return HtmlResponse(url, body=f"<html><body>{body}</body></html>".encode(), encoding="utf-8")
+    return HtmlResponse(url, body=f"<html><body>{body}</body></html>".encode(), encoding="utf-8",
+                        request=Request(url))  # fmt: skip
 
 
 LINKS = [
@@ -158,9 +161,9 @@ def test_one_request_per_distinct_link_with_its_priority() -> None:
 @pytest.mark.parametrize(
     ("settings", "skips_seen"),
     [
-        ({}, False),  # incremental: each page's links are remembered whole
+        ({}, True),  # incremental: the page's links are remembered whole all the same
         ({"FILMAGG_INCREMENTAL": False}, True),
-        ({"FILMAGG_INCREMENTAL": False, "DEPTH_LIMIT": 3}, False),
+        ({"DEPTH_LIMIT": 3}, False),  # a link dropped deep may come again from a shallower page
     ],
 )
 def test_links_already_requested_are_not_built_again(
@@ -169,8 +172,10 @@ def test_links_already_requested_are_not_built_again(
     spider = _spider(**settings)
     assert spider.skip_seen_links is skips_seen
     first = list(spider.follow_links(_page(f"{BASE}/index.html", LINKS)))
-    again = list(spider.follow_links(_page(f"{BASE}/index/2.html", ["/film/metropolis-1927.html",
-                                                                      "/film/nosferatu-1922.html"])))  # fmt: skip
+    page = _page(
+        f"{BASE}/index/2.html", ["/film/metropolis-1927.html", "/film/nosferatu-1922.html"]
+    )
+    again = list(spider.follow_links(page))
     assert len(first) == 4
     urls = [r.url for r in again]
     if skips_seen:
@@ -178,6 +183,25 @@ def test_links_already_requested_are_not_built_again(
         assert spider.crawler.stats.get_value("filmagg/links/seen") == 1
     else:
         assert urls == [f"{BASE}/film/metropolis-1927.html", f"{BASE}/film/nosferatu-1922.html"]
+    # every link the page led to is listed, skipped or not
+    assert page.meta[FOLLOWED] == [("parse", f"{BASE}/film/metropolis-1927.html"),
+                                   ("parse", f"{BASE}/film/nosferatu-1922.html")]  # fmt: skip
+
+
+def test_a_page_remembers_links_it_did_not_yield_again() -> None:
+    """PageStateMiddleware stores a page's links and kind from what it led to, not from the
+    requests that reached it: a listing whose links were all requested before is a listing."""
+    spider = _spider()
+    spider.crawler.spider = spider
+    mw = PageStateMiddleware.from_crawler(spider.crawler)
+    list(spider.follow_links(_page(f"{BASE}/index.html", ["/film/metropolis-1927.html"])))
+    page = _page(f"{BASE}/index/2.html", ["/film/metropolis-1927.html"])
+    out = list(mw.process_spider_output(page, spider.follow_links(page)))
+    assert len(out) == 1 and isinstance(out[0], PageFetched)
+    assert out[0].kind == "listing"
+    assert [tuple(link) for link in out[0].links] == [
+        ("parse", f"{BASE}/film/metropolis-1927.html")
+    ]
 
 
 def test_real_site_rules_keep_their_follow_patterns() -> None:

@@ -42,6 +42,7 @@ from twisted.internet.defer import TimeoutError as DeferredTimeoutError
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseFailed
 
+from crawler.incremental import FOLLOWED
 from crawler.middlewares import RedirectFailure
 from crawler.sites.base import (
     ORDINARY_PAGES,
@@ -234,14 +235,12 @@ class SiteSpider(scrapy.Spider):
         spider.robots_read_by_scrapy = settings.getbool("ROBOTSTXT_OBEY")
         if spider.sitemaps_first and spider.robots_read_by_scrapy:
             crawler.signals.connect(spider.robots_parsed, signal=signals.robots_parsed)
-        # A link this crawl already requested is skipped before a Request is built, unless
-        # that would change what is fetched or remembered: PageStateMiddleware stores the
-        # links each page yielded (followed again when the page answers 304) and a page's
-        # kind from them, and a DEPTH_LIMIT drops a link found deep that a shallower page
-        # may yield again. Duplicates then reach the dupefilter, as in plain Scrapy.
-        spider.skip_seen_links = not (
-            settings.getbool("FILMAGG_INCREMENTAL", True) or settings.getint("DEPTH_LIMIT")
-        )
+        # A link this crawl already requested is skipped before a Request is built (most
+        # links of a site are nav links seen on every page), unless a DEPTH_LIMIT could drop
+        # it where found deep while a shallower page yields it again: then duplicates reach
+        # the dupefilter, as in plain Scrapy. What a page led to is remembered whole either
+        # way (``FOLLOWED`` in the response meta, read by PageStateMiddleware).
+        spider.skip_seen_links = not settings.getint("DEPTH_LIMIT")
         return spider
 
     def __init__(self, start_urls: str | Iterable[str] | None = None, base_url: str | None = None,
@@ -392,8 +391,10 @@ class SiteSpider(scrapy.Spider):
         """A request for each distinct link of the page the rules follow, with the rules'
         priority. Offsite links (``filmagg/offsite``) and those the rules skip
         (``filmagg/links/skipped``: mailto:, assets, person pages, ...) are counted once
-        per page; with ``skip_seen_links``, a link already requested is not built again."""
+        per page; with ``skip_seen_links``, a link already requested is not built again (it is
+        still listed in the response's ``FOLLOWED`` meta)."""
         on_page: set[str] = set()
+        followed: list[tuple[str, str]] = []
         offsite = skipped = seen = 0
         for href in response.css("a::attr(href)").getall():
             url = response.urljoin(href.strip()).split("#", 1)[0]
@@ -411,6 +412,7 @@ class SiteSpider(scrapy.Spider):
             if decision.priority is None:
                 skipped += 1
                 continue
+            followed.append(("parse_sitemap" if decision.kind == "sitemap" else "parse", url))
             if self.skip_seen_links:
                 if url in self.requested:
                     seen += 1
@@ -421,6 +423,8 @@ class SiteSpider(scrapy.Spider):
             else:
                 yield scrapy.Request(url, callback=self.parse, errback=self.on_error,
                                      priority=decision.priority)  # fmt: skip
+        if response.request is not None:  # always, except in unit tests
+            response.meta[FOLLOWED] = followed
         for key, n in (("filmagg/offsite", offsite), ("filmagg/links/skipped", skipped),
                        ("filmagg/links/seen", seen)):  # fmt: skip
             if n:
