@@ -41,6 +41,9 @@ NULL_WORDS = frozenset(
 )  # fmt: skip
 
 _WS = re.compile(r"\s+")
+# Printable ASCII and whitespace, no "&": text ftfy returns unchanged, so it is not asked
+# (most of what pages print; ftfy is the costliest step of normalizing a record).
+_PLAIN_ASCII = re.compile(r"[\t\n\r -%'-~]*")
 
 
 # ------------------------------------------------------------------------------ text
@@ -50,7 +53,9 @@ def clean_text(raw: str | None) -> str | None:
     """Entities decoded, mojibake repaired, whitespace collapsed; null-words become None."""
     if raw is None:
         return None
-    text = ftfy.fix_text(html.unescape(raw), normalization="NFC")
+    text = html.unescape(raw)
+    if not _PLAIN_ASCII.fullmatch(text):
+        text = ftfy.fix_text(text, normalization="NFC")
     text = _WS.sub(" ", text).strip()
     if not text or text.lower().rstrip(".") in NULL_WORDS:
         return None
@@ -361,7 +366,12 @@ def parse_kind(hint: str | None, genres: list[str] | None = None) -> Kind:
 
 def _word_in(word: str, text: str) -> bool:
     """``text`` is folded; so is the word ("téléfilm" finds "telefilm")."""
-    return re.search(rf"(?<![a-z]){re.escape(fold(word))}", text) is not None
+    return _word_pattern(word).search(text) is not None
+
+
+@cache
+def _word_pattern(word: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![a-z]){re.escape(fold(word))}")
 
 
 # ------------------------------------------------------------------------------ people

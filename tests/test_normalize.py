@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import html
+
+import ftfy
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pipelines.normalize import (
+    NULL_WORDS,
     clean_block,
     clean_text,
     country_code,
@@ -39,6 +45,17 @@ from pipelines.records import Kind, Monetization, ScrapedRating
 )
 def test_clean_text(raw: str | None, expected: str | None) -> None:
     assert clean_text(raw) == expected
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_clean_text_skips_ftfy_only_where_it_changes_nothing(raw: str) -> None:
+    """ASCII text ftfy is not asked about (for speed) is exactly what ftfy would return."""
+    repaired = ftfy.fix_text(html.unescape(raw), normalization="NFC")
+    expected = " ".join(repaired.split())
+    if not expected or expected.lower().rstrip(".") in NULL_WORDS:
+        assert clean_text(raw) is None
+    else:
+        assert clean_text(raw) == expected
 
 
 def test_clean_block_keeps_paragraphs() -> None:
