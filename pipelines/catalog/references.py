@@ -4,15 +4,25 @@ A reference is decided against the works as they stand (``decide_reference``, ru
 external id or the film's own page decide at once; otherwise the works sharing a title key
 compete on the evidence the page gives (year, director, characters, names in the text). The
 resolver decides a reference again whenever a work it could point to changes.
+
+No reference's decision reads what another one wrote (only film records, works and the pages'
+references), so references are resolved a chunk at a time: their old rows go in one DELETE
+per table, each kind of evidence is looked up for the whole chunk at once, and the new rows
+go in one INSERT per table.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func
+from sqlalchemy import bindparam, delete, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
+from pipelines.catalog.batching import insert_rows, select_in
 from pipelines.catalog.models import (
     ExternalId,
     Flag,
@@ -22,9 +32,9 @@ from pipelines.catalog.models import (
     Rating,
     Review,
     SourceRecord,
-    Work,
+    utcnow,
 )
-from pipelines.catalog.profiles import candidate_work_ids, work_facts
+from pipelines.catalog.profiles import WorkCache, candidates_by_key
 from pipelines.identity import Decision, Reference, decide_reference, title_variants
 from pipelines.records import STRICT_MODELS
 
@@ -32,54 +42,57 @@ REFERENCE_TYPES = ("review", "offer", "quote", "rating")
 REFERENCE_FLAGS = ("ambiguous_reference", "unresolved_reference")
 REFERENCE_ROWS = (Review, Offer, Quote, Rating)
 
-
-def resolve_reference(session: Session, sr: SourceRecord) -> Decision:
-    """Attach a review, quote, offer or rating to the work its film reference points to, with
-    its decision and, when nothing decides, an ``ambiguous_reference`` or
-    ``unresolved_reference`` flag."""
-    record = STRICT_MODELS[sr.type].model_validate(sr.data)
-    ref = record.film  # type: ignore[attr-defined]
-    clear_reference(session, sr.id)  # type: ignore[arg-type]
-    text, characters = page_context(session, sr)
-    if characters:
-        ref = ref.model_copy(
-            update={"characters": list(dict.fromkeys([*ref.characters, *characters]))}
-        )
-    decision = _decide(session, ref, text)
-    work_id = int(decision.target) if decision.outcome == "matched" else None  # type: ignore[arg-type]
-    if decision.outcome == "ambiguous":
-        add_flag(session, sr.id, None, "ambiguous_reference",
-                 f"'{ref.title}' fits {len(decision.candidates)} works; no evidence decides",
-                 {"title": ref.title, "candidates": describe_works(session, decision.candidates)})  # fmt: skip
-    elif decision.outcome != "matched":
-        decision.outcome = "unresolved"
-        add_flag(session, sr.id, None, "unresolved_reference",
-                 f"no work in the catalog fits '{ref.title}'", {"title": ref.title})  # fmt: skip
-    sr.work_id = work_id
-    session.add(sr)
-    save_decision(session, sr.id, decision, work_id)  # type: ignore[arg-type]
-    _attach_row(session, sr, record, work_id)
-    return decision
+Page = tuple[str, str]  # (site, url)
+Row = dict[str, Any]
 
 
-def clear_reference(session: Session, record_id: int) -> None:
-    for table in REFERENCE_ROWS:
-        session.exec(delete(table).where(table.source_record_id == record_id))  # type: ignore[attr-defined]
-    session.exec(
-        delete(Flag).where(Flag.source_record_id == record_id, Flag.kind.in_(REFERENCE_FLAGS))
-    )
+def resolve_references(
+    session: Session, records: Sequence[SourceRecord], works: WorkCache
+) -> list[Decision]:
+    """Attach reviews, quotes, offers and ratings to the works their film references point
+    to, each with its decision and, when nothing decides, an ``ambiguous_reference`` or
+    ``unresolved_reference`` flag; returns the decisions in the order of ``records``."""
+    parsed = [STRICT_MODELS[sr.type].model_validate(sr.data) for sr in records]
+    clear_references(session, [sr.id for sr in records])  # type: ignore[misc]
+    pages = page_contexts(session, {(sr.site, sr.url) for sr in records})
+    texts = [pages[(sr.site, sr.url)][0] for sr in records]
+    refs = [
+        _with_characters(record.film, pages[(sr.site, sr.url)][1])  # type: ignore[attr-defined]
+        for sr, record in zip(records, parsed, strict=True)
+    ]
+    decisions = decide_references(session, refs, texts, works)
+    _write(session, records, parsed, refs, decisions, works)
+    return decisions
 
 
-def page_context(session: Session, sr: SourceRecord) -> tuple[str, list[str]]:
+def clear_references(session: Session, record_ids: list[int]) -> None:
+    """What these references gave before: attachments, decisions and reference flags (Core
+    DELETEs: none of these rows is held by the session)."""
+    for table in (*REFERENCE_ROWS, MatchDecision):
+        session.execute(delete(table).where(table.source_record_id.in_(record_ids))  # type: ignore[attr-defined]
+                        .execution_options(synchronize_session=False))  # fmt: skip
+    session.execute(delete(Flag).where(Flag.source_record_id.in_(record_ids),
+                                       Flag.kind.in_(REFERENCE_FLAGS))
+                    .execution_options(synchronize_session=False))  # fmt: skip
+
+
+def page_contexts(session: Session, pages: set[Page]) -> dict[Page, tuple[str, list[str]]]:
     """References on one page name one film: they share the page's evidence (the review's
     text, every quote's speakers), so a review and its quotes always resolve together."""
+    stmt = (select(SourceRecord.site, SourceRecord.url, SourceRecord.data)
+            .where(SourceRecord.type.in_(REFERENCE_TYPES))
+            .order_by(SourceRecord.item_key, SourceRecord.type))  # fmt: skip
+    on_page: dict[Page, list[dict[str, Any]]] = defaultdict(list)
+    for site, url, data in select_in(session, stmt, SourceRecord.url, {url for _, url in pages}):
+        if (site, url) in pages:
+            on_page[(site, url)].append(data or {})
+    return {page: _page_context(on_page[page]) for page in pages}
+
+
+def _page_context(records: list[dict[str, Any]]) -> tuple[str, list[str]]:
     text: list[str] = []
     characters: list[str] = []
-    rows = session.exec(select(SourceRecord.data).where(
-        SourceRecord.site == sr.site, SourceRecord.url == sr.url,
-        SourceRecord.type.in_(REFERENCE_TYPES)).order_by(SourceRecord.item_key, SourceRecord.type)).all()  # fmt: skip
-    for data in rows:
-        data = data or {}
+    for data in records:
         if data.get("body"):
             text.append(data["body"])
         characters += (data.get("film") or {}).get("characters") or []
@@ -87,93 +100,163 @@ def page_context(session: Session, sr: SourceRecord) -> tuple[str, list[str]]:
     return "\n\n".join(text), list(dict.fromkeys(characters))
 
 
-def _decide(session: Session, ref: Any, text: str) -> Decision:
+def _with_characters(ref: Any, characters: list[str]) -> Any:
+    if not characters:
+        return ref
+    return ref.model_copy(
+        update={"characters": list(dict.fromkeys([*ref.characters, *characters]))}
+    )
+
+
+# ------------------------------------------------------------------------------ deciding
+
+
+@dataclass
+class _Known:
+    """The works that film records give each external id and each film page URL."""
+
+    by_id: dict[tuple[str, str], set[int]] = field(default_factory=lambda: defaultdict(set))
+    by_url: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+
+
+def decide_references(session: Session, refs: Sequence[Any], texts: Sequence[str],
+                      works: WorkCache) -> list[Decision]:  # fmt: skip
+    """Each reference decided by a shared id, its film page, or else by the works sharing one
+    of its title keys (one lookup of each kind for all of them)."""
+    known = _known(session, refs)
+    decisions = [_by_id_or_page(ref, known) for ref in refs]
+    titled = [i for i, d in enumerate(decisions) if d is None and refs[i].title]
+    by_key = candidates_by_key(session, {k for i in titled for k in title_variants(refs[i].title)})
+    candidates = {
+        i: {wid for k in title_variants(refs[i].title) for wid in by_key.get(k, ())} for i in titled
+    }
+    stored = works.get(wid for ids in candidates.values() for wid in ids)
+    for i, ids in candidates.items():
+        ref = refs[i]
+        reference = Reference(title=ref.title, year=ref.year, directors=ref.directors,
+                              characters=ref.characters, people=ref.people, text=texts[i])  # fmt: skip
+        decisions[i] = decide_reference(reference, [stored[w].facts for w in ids if w in stored])
+    return [d or Decision("new", None, 0.0, ["the reference names no title"]) for d in decisions]
+
+
+def _known(session: Session, refs: Sequence[Any]) -> _Known:
+    out = _Known()
+    values = {value for ref in refs for value in ref.external_ids.values()}
+    stmt = select(ExternalId.namespace, ExternalId.value, ExternalId.work_id)
+    for ns, value, wid in select_in(session, stmt, ExternalId.value, values):
+        out.by_id[(ns, value)].add(wid)
+    urls = {ref.url for ref in refs if ref.url}
+    stmt = select(SourceRecord.url, SourceRecord.work_id).where(  # type: ignore[assignment]
+        SourceRecord.type == "film", SourceRecord.work_id.is_not(None)
+    )
+    for url, wid in select_in(session, stmt, SourceRecord.url, urls):
+        out.by_url[url].add(wid)
+    return out
+
+
+def _by_id_or_page(ref: Any, known: _Known) -> Decision | None:
     for ns, value in sorted(ref.external_ids.items()):
-        works = sorted(set(session.exec(select(ExternalId.work_id).where(
-            ExternalId.namespace == ns, ExternalId.value == value)).all()))  # fmt: skip
+        works = sorted(known.by_id.get((ns, value), ()))
         if len(works) == 1:
             return Decision(
                 "matched", str(works[0]), 1.0, [f"same {ns} id {value}"], [str(works[0])]
             )
     if ref.url:
-        works = sorted(set(session.exec(select(SourceRecord.work_id).where(
-            SourceRecord.url == ref.url, SourceRecord.type == "film",
-            SourceRecord.work_id.is_not(None))).all()))  # fmt: skip
+        works = sorted(known.by_url.get(ref.url, ()))
         if len(works) == 1:
             return Decision("matched", str(works[0]), 1.0,
                             [f"its page {ref.url} is the film record's page"], [str(works[0])])  # fmt: skip
-    if not ref.title:
-        return Decision("new", None, 0.0, ["the reference names no title"])
-    facts = work_facts(session, candidate_work_ids(session, title_variants(ref.title)))
-    reference = Reference(title=ref.title, year=ref.year, directors=ref.directors,
-                          characters=ref.characters, people=ref.people, text=text)  # fmt: skip
-    return decide_reference(reference, list(facts.values()))
+    return None
 
 
-def _attach_row(session: Session, sr: SourceRecord, record: Any, work_id: int | None) -> None:
+# ------------------------------------------------------------------------------ writing
+
+
+def _write(session: Session, records: Sequence[SourceRecord], parsed: Sequence[Any],
+           refs: Sequence[Any], decisions: Sequence[Decision], works: WorkCache) -> None:  # fmt: skip
+    """Decisions, flags and attachments in one INSERT per table; the records point at their
+    works (``point_records``)."""
+    now = utcnow()
+    rows: dict[Any, list[Row]] = defaultdict(list)
+    targets: list[tuple[SourceRecord, int | None]] = []
+    for sr, record, ref, d in zip(records, parsed, refs, decisions, strict=True):
+        work_id = int(d.target) if d.outcome == "matched" else None  # type: ignore[arg-type]
+        if d.outcome == "ambiguous":
+            rows[Flag].append(flag_row(sr.id, None, "ambiguous_reference",
+                                       f"'{ref.title}' fits {len(d.candidates)} works; no evidence decides",
+                                       {"title": ref.title, "candidates": describe_works(works, d.candidates)},
+                                       now))  # fmt: skip
+        elif d.outcome != "matched":
+            d.outcome = "unresolved"
+            rows[Flag].append(flag_row(sr.id, None, "unresolved_reference",
+                                       f"no work in the catalog fits '{ref.title}'",
+                                       {"title": ref.title}, now))  # fmt: skip
+        rows[MatchDecision].append(
+            {"source_record_id": sr.id, "work_id": work_id, "score": d.score,
+             "outcome": d.outcome, "weak": d.weak, "reasons": d.reasons,
+             "candidates": d.candidates, "decided_at": now}
+        )  # fmt: skip
+        if attached := _attachment(sr, record, work_id):
+            rows[attached[0]].append(attached[1])
+        targets.append((sr, work_id))
+    for table, table_rows in rows.items():
+        insert_rows(session, table, table_rows)
+    point_records(session, targets)
+
+
+def _attachment(sr: SourceRecord, record: Any, work_id: int | None) -> tuple[Any, Row] | None:
+    """The review, offer, quote or rating row a reference gives (a rating only on a work)."""
     if sr.type == "review":
-        session.add(Review(work_id=work_id, source_record_id=sr.id, site=sr.site, url=sr.url,  # type: ignore[arg-type]
-                           author=record.author, published_at=record.published_at, title=record.title,
-                           body=record.body, critic=record.critic,
-                           rating_value_100=record.rating.value_100 if record.rating else None,
-                           rating_raw=record.rating.raw if record.rating else None))  # fmt: skip
-    elif sr.type == "offer":
-        session.add(Offer(work_id=work_id, source_record_id=sr.id, site=sr.site,  # type: ignore[arg-type]
-                          provider=record.provider, country=record.country,
-                          monetization=record.monetization.value if record.monetization else None,
-                          quality=record.quality, price=record.price, currency=record.currency,
-                          url=record.offer_url, first_seen=sr.first_seen, last_seen=sr.last_seen,
-                          gone_at=sr.gone_at))  # fmt: skip
-    elif sr.type == "quote":
-        session.add(Quote(work_id=work_id, source_record_id=sr.id, site=sr.site, url=sr.url,  # type: ignore[arg-type]
-                          lines=[line.model_dump() for line in record.lines]))  # fmt: skip
-    elif sr.type == "rating" and work_id is not None:
+        rating = record.rating
+        return Review, {"work_id": work_id, "source_record_id": sr.id, "site": sr.site,
+                        "url": sr.url, "author": record.author, "published_at": record.published_at,
+                        "title": record.title, "body": record.body, "critic": record.critic,
+                        "rating_value_100": rating.value_100 if rating else None,
+                        "rating_raw": rating.raw if rating else None}  # fmt: skip
+    if sr.type == "offer":
+        return Offer, {"work_id": work_id, "source_record_id": sr.id, "site": sr.site,
+                       "provider": record.provider, "country": record.country,
+                       "monetization": record.monetization.value if record.monetization else None,
+                       "quality": record.quality, "price": record.price, "currency": record.currency,
+                       "url": record.offer_url, "first_seen": sr.first_seen,
+                       "last_seen": sr.last_seen, "gone_at": sr.gone_at}  # fmt: skip
+    if sr.type == "quote":
+        return Quote, {"work_id": work_id, "source_record_id": sr.id, "site": sr.site,
+                       "url": sr.url, "lines": [line.model_dump() for line in record.lines]}  # fmt: skip
+    if sr.type == "rating" and work_id is not None:
         r = record.rating
-        session.add(Rating(work_id=work_id, source_record_id=sr.id, source=r.source, raw=r.raw,  # type: ignore[arg-type]
-                           scale_max=r.scale_max, value_100=r.value_100, count=r.count, kind=r.kind,
-                           seen_at=sr.last_seen))  # fmt: skip
+        return Rating, {"work_id": work_id, "source_record_id": sr.id, "source": r.source,
+                        "raw": r.raw, "scale_max": r.scale_max, "value_100": r.value_100,
+                        "count": r.count, "kind": r.kind, "seen_at": sr.last_seen}  # fmt: skip
+    return None
 
 
 # ------------------------------------------------------------------------------ shared rows
 
 
-def save_decision(session: Session, record_id: int, d: Decision, work_id: int | None) -> None:
-    row = session.exec(
-        select(MatchDecision).where(MatchDecision.source_record_id == record_id)
-    ).first()
-    row = row or MatchDecision(source_record_id=record_id, outcome=d.outcome)
-    row.work_id, row.score, row.outcome, row.weak = work_id, d.score, d.outcome, d.weak
-    row.reasons, row.candidates = d.reasons, d.candidates
-    session.add(row)
+def point_records(session: Session, targets: Sequence[tuple[SourceRecord, int | None]]) -> None:
+    """Point records at works: one UPDATE, executed for each record that moves; the session's
+    objects keep the new ``work_id`` as their committed value (nothing left to flush)."""
+    moved = [{"rid": sr.id, "wid": wid} for sr, wid in targets if sr.work_id != wid]
+    if moved:
+        source = SourceRecord.__table__  # type: ignore[attr-defined]
+        stmt = update(source).where(source.c.id == bindparam("rid"))
+        session.connection().execute(stmt.values(work_id=bindparam("wid")), moved)
+    for sr, wid in targets:
+        set_committed_value(sr, "work_id", wid)
 
 
-def add_flag(session: Session, record_id: int | None, work_id: int | None, kind: str, detail: str,
-             evidence: dict[str, Any]) -> Flag:  # fmt: skip
-    flag = Flag(source_record_id=record_id, work_id=work_id, kind=kind, detail=detail,
-                evidence=evidence)  # fmt: skip
-    session.add(flag)
-    return flag
+def flag_row(record_id: int | None, work_id: int | None, kind: str, detail: str,
+             evidence: dict[str, Any], now: Any) -> Row:  # fmt: skip
+    """A ``Flag`` row for a bulk INSERT."""
+    return {"source_record_id": record_id, "work_id": work_id, "kind": kind, "detail": detail,
+            "evidence": evidence, "created_at": now}  # fmt: skip
 
 
-def describe_works(session: Session, ids: list[str]) -> list[dict[str, Any]]:
+def describe_works(works: WorkCache, ids: Iterable[str]) -> list[dict[str, Any]]:
     """Candidate works as flags show them (id, title, year, kind), in ``work_anchors`` order."""
-    wanted = [int(i) for i in ids]
-    works = {w.id: w for w in session.exec(select(Work).where(Work.id.in_(wanted))).all()}
-    anchors = work_anchors(session, list(works))
+    found = works.get(int(i) for i in ids)
     return [
-        {"work_id": w.id, "title": w.title, "year": w.year, "kind": w.kind}
-        for w in sorted(works.values(), key=lambda w: anchors.get(w.id, ""))  # type: ignore[arg-type]
+        {"work_id": wid, "title": w.title, "year": w.year, "kind": w.kind}
+        for wid, w in sorted(found.items(), key=lambda item: (item[1].anchor, item[0]))
     ]
-
-
-def work_anchors(session: Session, work_ids: list[int]) -> dict[int, str]:
-    """Each work's first film record ("site url"): an order of works that depends on what
-    they hold, not on the ids they happened to get."""
-    if not work_ids:
-        return {}
-    rows = session.exec(
-        select(SourceRecord.work_id, func.min(SourceRecord.site + " " + SourceRecord.url))
-        .where(SourceRecord.work_id.in_(work_ids), SourceRecord.type == "film")
-        .group_by(SourceRecord.work_id)
-    ).all()
-    return {wid: anchor for wid, anchor in rows}  # type: ignore[misc]

@@ -25,11 +25,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, insert, update
+from sqlalchemy import bindparam, delete, func, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import defer
 from sqlmodel import Session, select
 
+from pipelines.catalog.batching import CHUNK, chunks, insert_rows, select_in
 from pipelines.catalog.cluster import Cluster, FilmRecord, Outcome, cluster_films, work_fields
 from pipelines.catalog.db import write_session
 from pipelines.catalog.keys import film_keys, reference_keys
@@ -52,14 +53,15 @@ from pipelines.catalog.models import (
     WorkTitle,
     utcnow,
 )
-from pipelines.catalog.profiles import title_rows
+from pipelines.catalog.profiles import WorkCache, title_rows
 from pipelines.catalog.references import (
     REFERENCE_ROWS,
     REFERENCE_TYPES,
-    resolve_reference,
+    point_records,
+    resolve_references,
 )
 from pipelines.catalog.textcheck import (
-    check_synopsis,
+    check_synopses,
     credit_mention_keys,
     mention_keys,
     records_mentioning,
@@ -71,15 +73,13 @@ from pipelines.records import Film
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
-CHUNK = 500
 PASS_LIMIT = 500  # pending records taken per pass (one transaction)
 FILM_FLAGS = ("ambiguous_match", "id_kind_conflict")
 
 
-def _chunks(ids: Iterable[Any], n: int = CHUNK) -> Iterable[list[Any]]:
-    items = sorted(set(ids))
-    for i in range(0, len(items), n):
-        yield items[i : i + n]
+def _records() -> Any:
+    """Source records as the resolver reads them: never their raw scrape or change log."""
+    return select(SourceRecord).options(defer(SourceRecord.raw), defer(SourceRecord.changes))  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------ entry points
@@ -196,11 +196,12 @@ def recompute(session: Session, film_ids: set[int], ref_ids: set[int], everythin
     if not everything:
         refs |= _page_neighbours(session, ref_ids)
         refs |= _refs_seeing(session, loaded.keys_seen, works.touched)
-    for n, chunk in enumerate(_chunks(refs)):
-        resolved = session.exec(select(SourceRecord).where(SourceRecord.id.in_(chunk))
+    works_now = WorkCache(session)
+    for n, chunk in enumerate(chunks(refs)):
+        resolved = session.exec(_records().where(SourceRecord.id.in_(chunk))
                                 .order_by(SourceRecord.id)).all()  # fmt: skip
-        for sr in resolved:
-            counts[f"reference/{resolve_reference(session, sr).outcome}"] += 1
+        for decision in resolve_references(session, resolved, works_now):
+            counts[f"reference/{decision.outcome}"] += 1
         _set_keys(session, {sr.id: reference_keys(sr.data or {}) for sr in resolved}, film=False)  # type: ignore[misc]
         _mark_resolved(session, resolved)
         if progress:
@@ -209,24 +210,20 @@ def recompute(session: Session, film_ids: set[int], ref_ids: set[int], everythin
 
     # synopses: of the recomputed works, and those naming their people (before and after)
     to_check = set(loaded.rows) | records_mentioning(session, old_mentions | new_mentions)
-    flagged_before: set[int] = set()
-    for chunk in _chunks(to_check):
-        flagged_before |= set(session.exec(select(Flag.source_record_id).where(
-            Flag.kind == "synopsis_conflict", Flag.source_record_id.in_(chunk))).all())  # fmt: skip
+    flagged_before = set(select_in(session, select(Flag.source_record_id)
+                                   .where(Flag.kind == "synopsis_conflict"), Flag.source_record_id,
+                                   to_check))  # fmt: skip
     refresh = set(works.kept_ids)
-    for chunk in _chunks(to_check):
-        for sr in session.exec(select(SourceRecord).where(SourceRecord.id.in_(chunk),
-                                                          SourceRecord.type == "film")).all():  # fmt: skip
-            if not (sr.data or {}).get("synopsis") and sr.id not in flagged_before:
-                continue
-            now = check_synopsis(session, sr)
-            counts["flag/synopsis_conflict"] += now
-            if now != (sr.id in flagged_before) and sr.work_id is not None:
-                refresh.add(sr.work_id)
+    for chunk in chunks(to_check):
+        checked = [sr for sr in session.exec(_records().where(
+                       SourceRecord.id.in_(chunk), SourceRecord.type == "film")).all()
+                   if (sr.data or {}).get("synopsis") or sr.id in flagged_before]  # fmt: skip
+        flagged = check_synopses(session, checked, works_now)
+        counts["flag/synopsis_conflict"] += len(flagged)
+        refresh |= {sr.work_id for sr in checked  # type: ignore[misc]
+                    if (sr.id in flagged) != (sr.id in flagged_before) and sr.work_id is not None}  # fmt: skip
     session.flush()
-    for chunk in _chunks(refresh):
-        for wid in chunk:
-            refresh_work(session, wid)
+    refresh_works(session, refresh)
     session.flush()
     return counts
 
@@ -238,8 +235,8 @@ def _load_components(session: Session, film_ids: set[int], everything: bool) -> 
     frontier: set[str] = set()
     todo = set(film_ids)
     while todo or frontier:
-        for chunk in _chunks(todo):
-            for sr in session.exec(select(SourceRecord).where(SourceRecord.id.in_(chunk))).all():
+        for chunk in chunks(todo):
+            for sr in session.exec(_records().where(SourceRecord.id.in_(chunk))).all():
                 out.rows[sr.id] = sr  # type: ignore[index]
             for rid, key in session.exec(select(RecordKey.source_record_id, RecordKey.key).where(
                     RecordKey.source_record_id.in_(chunk), RecordKey.film.is_(True))).all():  # fmt: skip
@@ -253,7 +250,7 @@ def _load_components(session: Session, film_ids: set[int], everything: bool) -> 
             continue
         frontier -= out.keys_seen
         out.keys_seen |= frontier
-        for chunk in _chunks(frontier):
+        for chunk in chunks(frontier):
             found = session.exec(select(RecordKey.source_record_id).where(
                 RecordKey.key.in_(chunk), RecordKey.film.is_(True))).all()  # fmt: skip
             todo |= set(found) - set(out.rows)
@@ -267,7 +264,7 @@ def _credit_keys_of(session: Session, rows: dict[int, SourceRecord]) -> set[str]
     """Mention keys of the credits these records' works held before recomputing."""
     old_works = {sr.work_id for sr in rows.values() if sr.work_id is not None}
     credits: list[dict[str, Any]] = []
-    for chunk in _chunks(old_works):
+    for chunk in chunks(old_works):
         for name, character in session.exec(
             select(Person.name, Credit.character).join(Person, Person.id == Credit.person_id)
             .where(Credit.work_id.in_(chunk))
@@ -278,25 +275,22 @@ def _credit_keys_of(session: Session, rows: dict[int, SourceRecord]) -> set[str]
 
 def _page_neighbours(session: Session, ref_ids: set[int]) -> set[int]:
     """References sharing a page with these: they share the page's evidence."""
-    pages: set[tuple[str, str]] = set()
-    for chunk in _chunks(ref_ids):
-        pages |= set(session.exec(select(SourceRecord.site, SourceRecord.url)
-                                  .where(SourceRecord.id.in_(chunk))).all())  # fmt: skip
-    out: set[int] = set()
-    for site, url in sorted(pages):
-        out |= set(session.exec(select(SourceRecord.id).where(
-            SourceRecord.site == site, SourceRecord.url == url,
-            SourceRecord.type.in_(REFERENCE_TYPES))).all())  # fmt: skip
-    return out
+    pages = set(select_in(session, select(SourceRecord.site, SourceRecord.url),
+                          SourceRecord.id, ref_ids))  # fmt: skip
+    stmt = select(SourceRecord.id, SourceRecord.site, SourceRecord.url).where(
+        SourceRecord.type.in_(REFERENCE_TYPES)
+    )
+    rows = select_in(session, stmt, SourceRecord.url, {url for _, url in pages})
+    return {rid for rid, site, url in rows if (site, url) in pages}
 
 
 def _refs_seeing(session: Session, keys: set[str], work_ids: set[int]) -> set[int]:
     """References that look works up under these keys, or were attached to these works."""
     out: set[int] = set()
-    for chunk in _chunks(keys):
+    for chunk in chunks(keys):
         out |= set(session.exec(select(RecordKey.source_record_id).where(
             RecordKey.key.in_(chunk), RecordKey.film.is_(False))).all())  # fmt: skip
-    for chunk in _chunks(work_ids):
+    for chunk in chunks(work_ids):
         out |= set(session.exec(select(SourceRecord.id).where(
             SourceRecord.work_id.in_(chunk), SourceRecord.type.in_(REFERENCE_TYPES))).all())  # fmt: skip
     return out
@@ -333,7 +327,7 @@ def _recluster(session: Session, loaded: _Loaded, counts: Counter[str]) -> _Work
     ids = list(rows)
 
     # 1. what these records contributed goes; their works are written afresh
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         for table in (WorkTitle, ExternalId, Credit, Rating, Mention, MatchDecision):
             session.exec(delete(table).where(table.source_record_id.in_(chunk)))  # type: ignore[attr-defined]
         session.exec(
@@ -344,40 +338,23 @@ def _recluster(session: Session, loaded: _Loaded, counts: Counter[str]) -> _Work
     now = utcnow()
     new_rows = [{"id": wid, **f, "created_at": now, "updated_at": now}
                 for wid, f in sorted(fields.items()) if wid not in kept]  # fmt: skip
-    if new_rows:
-        session.execute(insert(Work), new_rows)
+    insert_rows(session, Work, new_rows)
     changed = [{"id": wid, **f} for wid, f in sorted(fields.items()) if wid in kept]
     if changed:
-        session.execute(update(Work), changed)  # by primary key; updated_at: refresh_work
+        session.execute(update(Work), changed)  # by primary key; updated_at: refresh_works
 
     # 2. records point at their works; retired ids become aliases
     target = {rid: final[o.cluster] if o.cluster else None for rid, o in outcomes.items()}
-    by_target: dict[int | None, list[int]] = defaultdict(list)
-    for rid, wid in target.items():
-        if rows[rid].work_id != wid:
-            by_target[wid].append(rid)
-    for wid, rids in by_target.items():
-        for chunk in _chunks(rids):
-            session.exec(update(SourceRecord).where(SourceRecord.id.in_(chunk)).values(work_id=wid)
-                         .execution_options(synchronize_session=False))  # fmt: skip
-    for rid, wid in target.items():
-        set_committed_value(rows[rid], "work_id", wid)
+    point_records(session, [(rows[rid], wid) for rid, wid in target.items()])
     _retire(session, plan.merged, plan.dissolved, now)
     counts["work/merged"] += len(plan.merged)
     counts["work/dissolved"] += len(plan.dissolved)
 
     # 3. the rows each cluster's records give, in canonical order
-    for cluster in clusters:
-        _write_film_rows(
-            session,
-            cluster,
-            final[cluster.tid],
-            {r.id: rows[r.id].last_seen for r in cluster.records},
-        )
+    _write_film_rows(session, clusters, final, {rid: sr.last_seen for rid, sr in rows.items()})
     mentions = [{"source_record_id": rid, "key": k} for rid, sr in sorted(rows.items())
                 for k in sorted(mention_keys((sr.data or {}).get("synopsis") or ""))]  # fmt: skip
-    if mentions:
-        session.execute(insert(Mention), mentions)
+    insert_rows(session, Mention, mentions)
 
     # 4. decisions and flags
     decisions, flags = [], []
@@ -385,10 +362,8 @@ def _recluster(session: Session, loaded: _Loaded, counts: Counter[str]) -> _Work
         decisions.append(_decision_row(rid, outcome, final, now))
         flags += _film_flags(rid, outcome, final, fields)
         counts[f"film/{outcome.decision.outcome}"] += 1
-    if decisions:
-        session.execute(insert(MatchDecision), decisions)
-    if flags:
-        session.execute(insert(Flag), flags)
+    insert_rows(session, MatchDecision, decisions)
+    insert_rows(session, Flag, flags)
 
     # 5. keys as resolved; pending records are done (unless changed meanwhile)
     changed_keys = {}
@@ -422,48 +397,44 @@ def _retire(session: Session, merged: dict[int, int], dissolved: list[int], now:
     if dissolved:
         session.exec(update(WorkAlias).where(WorkAlias.work_id.in_(dissolved)).values(work_id=None))
     session.exec(delete(Work).where(Work.id.in_(retired)))
-    session.execute(insert(WorkAlias), [
+    insert_rows(session, WorkAlias, [
         {"id": w, "work_id": merged.get(w), "reason": "merged" if w in merged else "dissolved", "at": now}
         for w in retired
     ])  # fmt: skip
 
 
-def _write_film_rows(session: Session, cluster: Cluster, work_id: int,
+def _write_film_rows(session: Session, clusters: list[Cluster], final: dict[str, int],
                      seen: dict[int, Any]) -> None:  # fmt: skip
-    """Titles, ids, credits and ratings of a cluster's records, in the order they joined."""
-    films = [(r.id, Film.model_validate(r.data)) for r in cluster.records]
-    titles = [t.model_dump(exclude={"id"}) for rid, film in films
-              for t in title_rows(work_id, rid, film)]  # fmt: skip
-    if titles:
-        session.execute(insert(WorkTitle), titles)
-    known: set[tuple[str, str]] = set()
+    """Titles, ids, credits and ratings of the clusters' records, in the order they joined
+    (one INSERT per table: a work's rows keep their order, which its profile reads)."""
+    films = [(final[c.tid], r.id, Film.model_validate(r.data)) for c in clusters for r in c.records]
+    titles = [t for wid, rid, film in films for t in title_rows(wid, rid, film)]
+    insert_rows(session, WorkTitle, titles)
+    known: set[tuple[int, str, str]] = set()
     ids = []
-    for rid, film in films:
+    for wid, rid, film in films:
         for ns, value in sorted(film.external_ids.items()):
-            if (ns, value) not in known:
-                known.add((ns, value))
+            if (wid, ns, value) not in known:
+                known.add((wid, ns, value))
                 ids.append(
-                    {"namespace": ns, "value": value, "work_id": work_id, "source_record_id": rid}
+                    {"namespace": ns, "value": value, "work_id": wid, "source_record_id": rid}
                 )
-    if ids:
-        session.execute(insert(ExternalId), ids)
-    people = person_ids(session, [c.name for _, film in films for c in film.credits])
+    insert_rows(session, ExternalId, ids)
+    people = person_ids(session, [c.name for _, _, film in films for c in film.credits])
     credits = [
-        {"work_id": work_id, "person_id": people[person_key(c.name) or c.name.casefold()],
+        {"work_id": wid, "person_id": people[person_key(c.name) or c.name.casefold()],
          "source_record_id": rid, "role": c.role, "character": c.character, "order": c.order,
          "character_key": character_key(c.character) if c.character else None}
-        for rid, film in films for c in film.credits
+        for wid, rid, film in films for c in film.credits
     ]  # fmt: skip
-    if credits:
-        session.execute(insert(Credit), credits)
+    insert_rows(session, Credit, credits)
     ratings = [
-        {"work_id": work_id, "source_record_id": rid, "source": r.source, "raw": r.raw,
+        {"work_id": wid, "source_record_id": rid, "source": r.source, "raw": r.raw,
          "scale_max": r.scale_max, "value_100": r.value_100, "count": r.count, "kind": r.kind,
          "seen_at": seen[rid]}
-        for rid, film in films for r in film.ratings
+        for wid, rid, film in films for r in film.ratings
     ]  # fmt: skip
-    if ratings:
-        session.execute(insert(Rating), ratings)
+    insert_rows(session, Rating, ratings)
 
 
 def person_ids(session: Session, names: Sequence[str]) -> dict[str, int]:
@@ -475,19 +446,17 @@ def person_ids(session: Session, names: Sequence[str]) -> dict[str, int]:
         if key not in wanted or _name_rank(n) < _name_rank(wanted[key]):
             wanted[key] = n
     found: dict[str, int] = {}
-    for chunk in _chunks(wanted):
+    for chunk in chunks(wanted):
         for p in session.exec(select(Person).where(Person.key.in_(chunk))).all():
             found[p.key] = p.id  # type: ignore[assignment]
             if _name_rank(wanted[p.key]) < _name_rank(p.name):
                 p.name = wanted[p.key]
                 session.add(p)
     new = [{"name": wanted[k], "key": k} for k in sorted(wanted) if k not in found]
-    if new:
-        session.execute(insert(Person), new)
-        for chunk in _chunks(k["key"] for k in new):
-            found.update(
-                session.exec(select(Person.key, Person.id).where(Person.key.in_(chunk))).all()
-            )
+    insert_rows(session, Person, new)
+    found.update(
+        select_in(session, select(Person.key, Person.id), Person.key, [k["key"] for k in new])
+    )
     return found
 
 
@@ -535,12 +504,11 @@ def _film_flags(rid: int, o: Outcome, final: dict[str, int],
 
 def _set_keys(session: Session, keys_of: dict[int, set[str]], film: bool) -> None:
     """Replace the blocking keys of these records (one DELETE and one INSERT per chunk)."""
-    for chunk in _chunks(keys_of):
+    for chunk in chunks(keys_of):
         session.exec(delete(RecordKey).where(RecordKey.source_record_id.in_(chunk)))  # type: ignore[attr-defined]
         rows = [{"source_record_id": rid, "key": k, "film": film}
                 for rid in chunk for k in sorted(keys_of[rid])]  # fmt: skip
-        if rows:
-            session.execute(insert(RecordKey), rows)
+        insert_rows(session, RecordKey, rows)
 
 
 def _mark_resolved(session: Session, records: Sequence[SourceRecord]) -> None:
@@ -558,26 +526,35 @@ def _mark_resolved(session: Session, records: Sequence[SourceRecord]) -> None:
     session.connection().execute(stmt, params)
 
 
-def refresh_work(session: Session, work_id: int) -> Work | None:
-    """Recompute a work's fields from its film records (the synopsis: the first one not
-    flagged as borrowed)."""
-    work = session.get(Work, work_id)
-    if work is None:
-        return None
-    records = session.exec(select(SourceRecord).where(SourceRecord.work_id == work_id,
-                                                      SourceRecord.type == "film")).all()  # fmt: skip
-    if not records:
-        return work
-    flagged = set(session.exec(select(Flag.source_record_id).where(
-        Flag.work_id == work_id, Flag.kind == "synopsis_conflict")).all())  # fmt: skip
-    films = [r.data or {} for r in records]
-    fields = work_fields(films, skip_synopsis=[i for i, r in enumerate(records) if r.id in flagged])
+def refresh_works(session: Session, work_ids: Iterable[int]) -> None:
+    """Recompute works' fields from their film records (the synopsis: the first one not
+    flagged as borrowed), a chunk of works at a time."""
+    for chunk in chunks(work_ids):
+        films: dict[int, list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+        for wid, rid, data in session.exec(
+            select(SourceRecord.work_id, SourceRecord.id, SourceRecord.data)
+            .where(SourceRecord.work_id.in_(chunk), SourceRecord.type == "film")
+            .order_by(SourceRecord.id)
+        ):  # fmt: skip
+            films[wid].append((rid, data or {}))  # type: ignore[index]
+        flagged = set(session.exec(select(Flag.work_id, Flag.source_record_id).where(
+            Flag.work_id.in_(chunk), Flag.kind == "synopsis_conflict")).all())  # fmt: skip
+        for work in session.exec(select(Work).where(Work.id.in_(chunk))).all():
+            if work.id in films:
+                _refresh(session, work, films[work.id], flagged)  # type: ignore[index]
+
+
+def _refresh(session: Session, work: Work, films: list[tuple[int, dict[str, Any]]],
+             flagged: set[tuple[int, int]]) -> None:  # fmt: skip
+    """One work's fields from its film records; ``updated_at`` moves only when they change.
+    ``flagged``: (work id, record id) of the synopses flagged as borrowed."""
+    skip = [i for i, (rid, _) in enumerate(films) if (work.id, rid) in flagged]
+    fields = work_fields([data for _, data in films], skip_synopsis=skip)
     if any(getattr(work, k) != v for k, v in fields.items()):
         for k, v in fields.items():
             setattr(work, k, v)
         work.updated_at = utcnow()
         session.add(work)
-    return work
 
 
-__all__ = ["Resolver", "pending_count", "rebuild", "recompute", "refresh_work", "resolve_pass"]
+__all__ = ["Resolver", "pending_count", "rebuild", "recompute", "refresh_works", "resolve_pass"]
