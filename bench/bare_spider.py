@@ -11,7 +11,9 @@ profile's.
     python bench/bare_spider.py --start-urls URL[,URL...] --feed out.jsonl --stats stats.json \
         [--profile tuned|defaults]
 
-``tuned``: CONCURRENT_REQUESTS 16, per domain 16, CONCURRENT_ITEMS 10. ``defaults``: Scrapy's
+``--links rules`` follows only the links filmagg's generic rules follow (``GENERIC_LINKS``, with
+their priorities), so it fetches the same pages as ``filmagg crawl schema_org``: the like-for-like
+yardstick. ``tuned``: CONCURRENT_REQUESTS 16, per domain 16, CONCURRENT_ITEMS 10. ``defaults``: Scrapy's
 (16, per domain 8, items 100). Both: no delay, no AutoThrottle, robots.txt not read, log at
 WARNING (Scrapy's DEBUG default would measure the logger).
 """
@@ -36,7 +38,7 @@ import scrapy  # noqa: E402
 from scrapy.http import Response, TextResponse  # noqa: E402
 
 from crawler.sites.base import NoFilmData  # noqa: E402
-from crawler.sites.schema_org import parse_page  # noqa: E402
+from crawler.sites.schema_org import RULES, parse_page  # noqa: E402
 
 COMMON = {"DOWNLOAD_DELAY": 0, "AUTOTHROTTLE_ENABLED": False, "ROBOTSTXT_OBEY": False,
           "LOG_LEVEL": "WARNING", "FEED_EXPORT_ENCODING": "utf-8"}  # fmt: skip
@@ -55,11 +57,13 @@ class BareSpider(scrapy.Spider):
 
     name = "bare"
 
-    def __init__(self, start_urls: str = "", stats_path: str = "", **kwargs: Any) -> None:
+    def __init__(self, start_urls: str = "", stats_path: str = "", links: str = "all",
+                 **kwargs: Any) -> None:  # fmt: skip
         super().__init__(**kwargs)
         self.start_urls = [u.strip() for u in start_urls.split(",") if u.strip()]
         self.allowed_hosts = {urlsplit(u).netloc for u in self.start_urls}
         self.stats_path = stats_path
+        self.use_rules = links == "rules"
 
     async def start(self) -> AsyncIterator[Any]:
         for url in self.start_urls:
@@ -76,8 +80,12 @@ class BareSpider(scrapy.Spider):
             yield record.model_dump(mode="json")
         for href in response.css("a::attr(href)").getall():
             url = response.urljoin(href.strip()).split("#", 1)[0]
-            if urlsplit(url).netloc in self.allowed_hosts:
+            if urlsplit(url).netloc not in self.allowed_hosts:
+                continue
+            if not self.use_rules:
                 yield scrapy.Request(url, callback=self.parse)
+            elif (priority := RULES.decide_link(url).priority) is not None:
+                yield scrapy.Request(url, callback=self.parse, priority=priority)
 
     def closed(self, reason: str) -> None:
         """Scrapy's stats, for the benchmark to read (the feed holds only records)."""
@@ -92,13 +100,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--feed", required=True, type=Path, help="the JSON Lines output")
     ap.add_argument("--stats", required=True, type=Path, help="Scrapy's stats, as JSON")
     ap.add_argument("--profile", choices=sorted(PROFILES), default="tuned")
+    ap.add_argument("--links", choices=("all", "rules"), default="all",
+                    help="follow every same-host link, or only those filmagg's generic rules "
+                         "follow (GENERIC_LINKS: the same pages filmagg fetches)")  # fmt: skip
     args = ap.parse_args(argv)
     from scrapy.crawler import AsyncCrawlerProcess
 
     settings = {**COMMON, **PROFILES[args.profile],
                 "FEEDS": {str(args.feed): {"format": "jsonlines", "overwrite": True}}}  # fmt: skip
     process = AsyncCrawlerProcess(settings)
-    process.crawl(BareSpider, start_urls=args.start_urls, stats_path=str(args.stats))
+    process.crawl(BareSpider, start_urls=args.start_urls, stats_path=str(args.stats),
+                  links=args.links)  # fmt: skip
     process.start()
     return 0
 

@@ -8,7 +8,8 @@ Crawls, each its own subprocess (peak RSS from ``os.wait4``), each from a fresh 
 killed after ``--timeout`` seconds:
 
 * (a) ``bench/bare_spider.py``: ``parse_page`` on every page into a JSON Lines feed, tuned
-  (16 requests, 16 per domain, 10 items) and at Scrapy's defaults;
+  (16 requests, 16 per domain, 10 items) and at Scrapy's defaults; (a') tuned, following only
+  the links filmagg's generic rules follow, so it fetches exactly filmagg's pages;
 * (b) ``filmagg crawl schema_org`` into SQLite; (c) the same into a new PostgreSQL database;
 * (d) two ``filmagg crawl --redis`` workers into one new PostgreSQL database (when the option
   exists), under a Redis key prefix of their own;
@@ -284,25 +285,32 @@ class Bench:
         return folder / f"{name}.log"
 
 
-def bare(bench: Bench, profile: str, trial: int) -> Result:
+BARE = {  # key -> (profile, links, label)
+    "tuned": ("tuned", "all", "(a) bare Scrapy, tuned"),
+    "defaults": ("defaults", "all", "(a) bare Scrapy, defaults"),
+    "rules": ("tuned", "rules", "(a') bare, tuned, same pages"),
+}
+
+
+def bare(bench: Bench, key: str, trial: int) -> Result:
+    profile, links, label = BARE[key]
     out = bench.tmp / "out"
     out.mkdir(exist_ok=True)
-    feed, stats_path = out / f"bare-{profile}-{trial}.jsonl", out / f"bare-{profile}-{trial}.json"
+    feed, stats_path = out / f"bare-{key}-{trial}.jsonl", out / f"bare-{key}-{trial}.json"
     cmd = [sys.executable, str(ROOT / "bench" / "bare_spider.py"), "--profile", profile,
-           "--start-urls", ",".join(bench.start_urls), "--feed", str(feed),
+           "--links", links, "--start-urls", ",".join(bench.start_urls), "--feed", str(feed),
            "--stats", str(stats_path)]  # fmt: skip
-    log = bench.log(f"bare-{profile}-{trial}")
+    log = bench.log(f"bare-{key}-{trial}")
     wall, (proc,) = run_procs([(cmd, bench.tmp, log)], bench.timeout)
     stats = json.loads(stats_path.read_text()) if stats_path.exists() else {}
     records = [json.loads(line) for line in feed.open(encoding="utf-8")] if feed.exists() else []
     if proc.code != 0 or not stats:
-        print(f"  bare spider ({profile}) exited {proc.code}" + (" (killed)" if proc.killed else "")
+        print(f"  bare spider ({key}) exited {proc.code}" + (" (killed)" if proc.killed else "")
               + f"; log {log}:\n{tail(log)}")  # fmt: skip
-    label = "(a) bare Scrapy, tuned" if profile == "tuned" else "(a) bare Scrapy, defaults"
     result = Result(label, wall, stats.get("response_received_count", 0), len(records),
                     proc.rss_mb, [proc.code], killed=proc.killed,
                     quality=feed_quality(records, bench))  # fmt: skip
-    return bench.add(f"a_{profile}", result)
+    return bench.add(f"a_{key}", result)
 
 
 def filmagg_cmd(db: str, urls: Sequence[str], extra: Sequence[str] = (), **settings: str
@@ -404,6 +412,7 @@ def trial(bench: Bench, parts: str, n: int, has_redis: bool) -> None:
     if "a" in parts:
         bare(bench, "tuned", n)
         bare(bench, "defaults", n)
+        bare(bench, "rules", n)
     if "b" in parts:
         db = f"sqlite:///{bench.tmp / f'b-{n}.db'}"
         res = filmagg(bench, "b", "(b) filmagg -> SQLite", db, f"b-{n}")
@@ -472,6 +481,9 @@ def targets(bench: Bench) -> list[str]:
         lines.append(f"  (info) (a tuned) wall / (b) wall, the same catalog's speed: "
                      f"{a_wall / b_wall:.2f}")  # fmt: skip
     ratio("(c)/(a tuned) pages/s", median(res.get("c", [])), a, 0.90)
+    same = median(res.get("a_rules", []))  # the same pages as filmagg: like for like
+    ratio("(b)/(a' same pages) pages/s", median(res.get("b", [])), same, 0.90)
+    ratio("(c)/(a' same pages) pages/s", median(res.get("c", [])), same, 0.90)
     ratio("(e all due)/(b) pages/s", median(res.get("e_due", [])), median(res.get("b", [])), 2.0)
     ratio("(d)/(c) pages/s", median(res.get("d", [])), median(res.get("c", [])), 1.6)
     for key in ("b", "e_due", "c", "d"):
@@ -496,7 +508,7 @@ def report(bench: Bench, parts: str, has_redis: bool) -> None:
           f"{'RSS MB':>7} {'pages/s vs':>10} {'wall vs':>9}  exit")  # fmt: skip
     print(f"{'':<32} {'':>7} {'':>6} {'':>8} {'':>6} {'':>8} {'':>7} {'(a tuned)':>10} "
           f"{'(a tuned)':>9}")  # fmt: skip
-    order = ("a_tuned", "a_defaults", "b", "c", "d", "e_due", "e_default")
+    order = ("a_tuned", "a_defaults", "a_rules", "b", "c", "d", "e_due", "e_default")
     for key in order:
         for r in bench.results.get(key, []):
             print(fmt_row(r, ref))
