@@ -67,3 +67,18 @@ def test_a_site_that_lost_a_field_degrades_the_run_against_the_last_good_one(
     ]
     other = start_run(engine, "films", {"start_urls": "elsewhere"})  # other arguments: no baseline
     assert close_run(engine, other, "finished", run(films=3))[0] == "finished"
+
+
+def test_a_distributed_worker_is_held_to_the_rates_only(sqlite_url: str) -> None:
+    """A worker's pages are a timing-dependent share of its job's: fewer films, other fields
+    than a whole crawl, and no sign of a broken site; its error rate still counts."""
+    engine = get_engine(sqlite_url)
+    whole = start_run(engine, "films", {"start_urls": "x"})
+    assert close_run(engine, whole, "finished", run())[0] == "finished"
+    share = run(films=30, **{"filmagg/coverage/film/runtime_minutes": 3, "filmagg/redis/job": "j"})
+    worker = start_run(engine, "films", {"start_urls": "x"})
+    status, health = close_run(engine, worker, "finished", share)
+    assert status == "finished" and health is not None and health["compared_with_run"] is None
+    failing = start_run(engine, "films", {"start_urls": "x"})
+    assert close_run(engine, failing, "finished",
+                     {**share, "filmagg/failed/http_500": 60})[0] == "degraded"  # fmt: skip

@@ -126,6 +126,14 @@ CHECKS: tuple[Check, ...] = (
 )
 
 
+def share_of_a_job(stats: Stats) -> bool:
+    """A worker of a distributed crawl (``crawl --redis``) fetched a share of its job's pages,
+    and which share depends on timing (one worker may get most of one host's films): its
+    items and field coverage say nothing against an earlier run, so only the rate checks
+    apply to it."""
+    return bool(stats.get("filmagg/redis/job"))
+
+
 def health_report(now: Stats, before: Stats | None, limits: Mapping[str, Any] | None = None,
                   previous_run: int | None = None) -> dict[str, Any]:  # fmt: skip
     """The run's measures, and every check that failed (``problems``; empty when healthy)."""

@@ -23,7 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from pipelines.catalog.db import write_session
-from pipelines.catalog.health import health_report
+from pipelines.catalog.health import health_report, share_of_a_job
 from pipelines.catalog.models import CrawlRun, utcnow
 
 STATUSES = ("running", "finished", "failed", "interrupted", "degraded", "abandoned")
@@ -79,11 +79,12 @@ def close_run(engine: Engine, run_id: int, reason: str, stats: dict[str, Any],
               limits: dict[str, Any] | None = None) -> tuple[str, dict[str, Any] | None]:  # fmt: skip
     """End a run: its status from Scrapy's finish reason and its stats, then, for a run that
     finished, its health against the previous good run of the same plan entry (or the same
-    spider and arguments); a failed check makes it ``degraded``. Returns (status, health)."""
+    spider and arguments; a distributed worker's share is held to the rate checks only); a
+    failed check makes it ``degraded``. Returns (status, health)."""
     status = run_status(reason, stats)
     health = None
     if status == "finished":
-        previous = previous_good_run(engine, run_id)
+        previous = None if share_of_a_job(stats) else previous_good_run(engine, run_id)
         health = health_report(stats, previous.stats if previous else None, limits,
                                previous.id if previous else None)  # fmt: skip
         if health["problems"]:
