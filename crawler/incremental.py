@@ -19,6 +19,7 @@ Start URLs and retries are always fetched (conditionally): they are where a craw
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Iterator
@@ -248,22 +249,29 @@ class PageStateMiddleware:
         """Where a page led at its last full fetch (read off the reactor thread)."""
         if not self.db_url:
             return []
-        from sqlmodel import Session, select
-
         from pipelines.catalog.db import get_reader
-        from pipelines.catalog.models import Page
 
-        with Session(get_reader(self.db_url)) as s:
-            return list(s.exec(select(Page.links).where(Page.url == url)).first() or [])
+        with get_reader(self.db_url).connect() as conn:
+            return list(conn.execute(_links_query(), {"url": url}).scalar() or [])
 
     def _follow_again(self, links: list[list[str]]) -> Iterator[Request]:
+        """The remembered links of an unchanged page that are due, built by the spider's
+        ``request_again`` when it has one (the follow rules' priority, links this crawl
+        already requested left out, as on a page parsed now)."""
         spider = self.crawler.spider
+        again = getattr(spider, "request_again", None)
+        now = datetime.now(UTC)
         for callback, url in links:
-            if not is_due(self.states.get(url), datetime.now(UTC), self.states.refresh_after):
+            if again is not None:
+                if (request := again(callback, url)) is None:
+                    continue
+            else:
+                request = Request(url, callback=getattr(spider, callback, None),
+                                  errback=getattr(spider, "on_error", None))  # fmt: skip
+            if not is_due(self.states.get(url), now, self.states.refresh_after):
                 self.crawler.stats.inc_value("filmagg/skipped/not_due")  # type: ignore[union-attr]
                 continue
-            yield Request(url, callback=getattr(spider, callback, None),
-                          errback=getattr(spider, "on_error", None))  # fmt: skip
+            yield request
 
     def _keep(self, response: Response, obj: Any, tally: Counter[str],
               links: list[tuple[str, str]]) -> bool:  # fmt: skip
@@ -317,6 +325,17 @@ class PageStateMiddleware:
             etag=_header(headers, b"ETag"), last_modified=_header(headers, b"Last-Modified"),
             kind=kind, links=links,  # type: ignore[arg-type]
         )  # fmt: skip
+
+
+@functools.cache
+def _links_query() -> Any:
+    """Where a page led (its ``links``), by URL: one Core statement, compiled once."""
+    from sqlalchemy import bindparam, select
+
+    from pipelines.catalog.models import Page
+
+    table = Page.__table__  # type: ignore[attr-defined]
+    return select(table.c.links).where(table.c.url == bindparam("url"))
 
 
 def _header(headers: Any, name: bytes) -> str | None:

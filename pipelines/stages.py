@@ -44,7 +44,7 @@ from pipelines.validate import Invalid, validate
 logger = logging.getLogger(__name__)
 
 RESOLVER_MODES = ("process", "inline", "external")
-MAX_BACKLOG = 3  # batches queued for the staging thread before a crawl waits for them
+MAX_BACKLOG = 8  # batches queued for the staging thread before a crawl waits for them
 
 
 def to_storable(item: Any, stats: StatsCollector | None = None) -> Storable | None:

@@ -266,3 +266,29 @@ def test_with_robotstxt_obey_scrapys_robots_txt_is_used() -> None:
     spider.robots_parsed(parser, Request(f"{BASE}/index.html"))
     spider.robots_parsed(parser, Request("http://elsewhere.example/x"))  # not this crawl's host
     assert [(r.url, r.priority) for r in crawled] == [(f"{BASE}/sitemap.xml", PRIORITY_SITEMAP)]
+
+
+def test_an_unchanged_page_follows_its_remembered_links_as_a_parsed_page_would() -> None:
+    """A 304 page's stored links come back with today's rules' priority, each once per crawl
+    (a link a page parsed now already requested is not built again), a sitemap as a sitemap;
+    a link the rules now skip was followed for a reason (a given sitemap listed it) and keeps
+    the lowest priority."""
+    spider = _spider()
+    spider.crawler.spider = spider
+    mw = PageStateMiddleware.from_crawler(spider.crawler)
+    list(spider.follow_links(_page(f"{BASE}/index.html", ["/film/metropolis-1927.html"])))
+    remembered = [["parse", f"{BASE}/film/metropolis-1927.html"],
+                  ["parse", f"{BASE}/film/nosferatu-1922.html"],
+                  ["parse", f"{BASE}/index/2.html"],
+                  ["parse_sitemap", f"{BASE}/sitemap.xml"],
+                  ["parse", f"{BASE}/person/fritz-lang"],
+                  ["parse", f"{BASE}/film/nosferatu-1922.html"]]  # fmt: skip
+    out = list(mw._follow_again(remembered))
+    assert [(r.url, r.priority, r.callback) for r in out] == [
+        (f"{BASE}/film/nosferatu-1922.html", PRIORITY_FILM, spider.parse),
+        (f"{BASE}/index/2.html", PRIORITY_LISTING, spider.parse),
+        (f"{BASE}/sitemap.xml", PRIORITY_SITEMAP, spider.parse_sitemap),
+        (f"{BASE}/person/fritz-lang", 0, spider.parse),
+    ]
+    assert out[2].meta[SITEMAP] and out[2].meta[OPTIONAL]
+    assert spider.crawler.stats.get_value("filmagg/links/seen") == 2

@@ -412,17 +412,12 @@ class SiteSpider(scrapy.Spider):
             if decision.priority is None:
                 skipped += 1
                 continue
-            followed.append(("parse_sitemap" if decision.kind == "sitemap" else "parse", url))
-            if self.skip_seen_links:
-                if url in self.requested:
-                    seen += 1
-                    continue
-                self.requested.add(url)
-            if decision.kind == "sitemap":
-                yield self._sitemap_request(url, optional=True)
+            callback = "parse_sitemap" if decision.kind == "sitemap" else "parse"
+            followed.append((callback, url))
+            if (request := self._link_request(callback, url, decision.priority)) is None:
+                seen += 1
             else:
-                yield scrapy.Request(url, callback=self.parse, errback=self.on_error,
-                                     priority=decision.priority)  # fmt: skip
+                yield request
         if response.request is not None:  # always, except in unit tests
             response.meta[FOLLOWED] = followed
         for key, n in (("filmagg/offsite", offsite), ("filmagg/links/skipped", skipped),
@@ -431,6 +426,26 @@ class SiteSpider(scrapy.Spider):
                 self._inc(key, n)
         if skipped:
             self.logger.debug("%s: %d links skipped by the follow rules", response.url, skipped)
+
+    def request_again(self, callback: str, url: str) -> Request | None:
+        """The request for a link an unchanged (304) page led to at its last full fetch, as
+        ``follow_links`` would build it now (the rules' priority), or None when this crawl
+        already requested it. A link the rules skip was followed for a reason (a sitemap the
+        crawl was given lists it): it keeps the lowest priority."""
+        priority = self.decide_link(url).priority
+        if (request := self._link_request(callback, url, priority or 0)) is None:
+            self._inc("filmagg/links/seen")
+        return request
+
+    def _link_request(self, callback: str, url: str, priority: int) -> Request | None:
+        """None when ``skip_seen_links`` and the link was requested already."""
+        if self.skip_seen_links:
+            if url in self.requested:
+                return None
+            self.requested.add(url)
+        if callback == "parse_sitemap":
+            return self._sitemap_request(url, optional=True)
+        return scrapy.Request(url, callback=self.parse, errback=self.on_error, priority=priority)
 
     def on_error(self, failure: Failure) -> Iterator[PageRejected]:
         """A URL that could not be fetched is quarantined with its true reason (counted as

@@ -87,10 +87,12 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 @cache
+@cache
 def get_reader(url: str | None = None) -> Engine:
     """An engine for reads beside a writing process (a crawl's page states and retries): on
     SQLite its transactions begin deferred, so a read never queues for the single write lock
-    that staging holds (WAL readers do not block). The schema is ``get_engine``'s business."""
+    that staging holds (WAL readers do not block). The schema is ``get_engine``'s business.
+    One engine (one pool) per URL: a crawl reads the links of every unchanged page."""
     get_engine(url)
     return _create(normalize_url(database_url(url)), writer=False)
 
