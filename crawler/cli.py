@@ -693,18 +693,48 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 
 def cmd_match(args: argparse.Namespace) -> int:
-    from pipelines.matcher import TableError, link, parse_map, read_table, write_pairs
+    from pipelines.matcher import (
+        TableError,
+        assign,
+        link,
+        parse_map,
+        read_rows,
+        read_table,
+        read_truth,
+        scored_candidates,
+        threshold_report,
+        write_pairs,
+    )
+    from pipelines.scoring import clear_caches, load_model
 
     sep = args.sep.encode().decode("unicode_escape") if args.sep else None
     if sep is not None and len(sep) != 1:
         raise CliError(f"--sep takes one character (\\t for a tab), not {args.sep!r}")
+    if args.threshold is not None and not 0.0 <= args.threshold <= 1.0:
+        raise CliError(f"--threshold is a probability between 0 and 1, not {args.threshold}")
+    if args.strict and args.threshold is not None:
+        raise CliError("--threshold applies to scored links; --strict has no scores to cut")
+    if args.report and not args.truth:
+        raise CliError("--report needs --truth FILE (a CSV of left_id,right_id pairs)")
     try:
         started = time.monotonic()
-        left = read_table(Path(args.left), parse_map(args.left_map), sep)
-        right = read_table(Path(args.right), parse_map(args.right_map), sep)
+        truth = read_truth(Path(args.truth)) if args.truth else None
+        read = read_table if args.strict else read_rows
+        left = read(Path(args.left), parse_map(args.left_map), sep)
+        right = read(Path(args.right), parse_map(args.right_map), sep)
         print(f"read {len(left)} + {len(right)} rows in {time.monotonic() - started:.1f}s; linking ...",
               file=sys.stderr)  # fmt: skip
-        pairs = link(left, right)
+        if args.strict:
+            pairs = link(left, right, strict=True)
+        else:
+            clear_caches()
+            model = load_model()
+            threshold = model.threshold if args.threshold is None else args.threshold
+            low = min(threshold, 0.1) if args.report else threshold
+            found = scored_candidates(left, right, model)
+            del left, right
+            every = assign(found, low, model.rival_margin)
+            pairs = [p for p in every if p.score >= threshold]
     except TableError as exc:
         raise CliError(str(exc)) from exc
     out = Path(args.out)
@@ -713,6 +743,11 @@ def cmd_match(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CliError(f"cannot write {args.out}: {exc.strerror}") from exc
     print(f"wrote {n} pairs to {args.out} in {time.monotonic() - started:.1f}s", file=sys.stderr)
+    if truth is not None:
+        if args.report and not args.strict:
+            print(threshold_report(every, truth, threshold))
+        else:
+            print(threshold_report(pairs, truth, None))
     return 0
 
 
@@ -861,7 +896,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="migrate the catalog to this filmagg's schema (crawls do it themselves)")  # fmt: skip
     dbp.set_defaults(func=cmd_db)
 
-    m = sub.add_parser("match", help="link two film tables one-to-one with the identity rules")
+    m = sub.add_parser(
+        "match",
+        help="link two film tables one-to-one: scored links, or the identity rules (--strict)",
+    )
     m.add_argument("left", metavar="LEFT.csv")
     m.add_argument("right", metavar="RIGHT.csv")
     m.add_argument(
@@ -875,6 +913,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     m.add_argument("--right-map", metavar="FIELD=COL,...", help="the same for RIGHT")
     m.add_argument("--sep", help="field separator of both files (default: sniffed)")
+    m.add_argument("--threshold", type=float, metavar="P",
+                   help="write links whose score (a calibrated probability of being the same "
+                        "work) is at least P (default: the model's, chosen on training data)")  # fmt: skip
+    m.add_argument("--strict", action="store_true",
+                   help="the catalog's identity rules only: title + year alone never links")  # fmt: skip
+    m.add_argument("--truth", metavar="PAIRS.csv",
+                   help="known pairs (left_id,right_id; ltable_id,rtable_id[,label]; D1|D2): "
+                        "print precision and recall of the links")  # fmt: skip
+    m.add_argument("--report", action="store_true",
+                   help="with --truth: precision and recall at several thresholds")  # fmt: skip
     m.set_defaults(func=cmd_match)
     return p
 

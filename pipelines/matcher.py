@@ -1,9 +1,12 @@
 """Linking film tables and resolving record streams in memory, with the catalog's rules.
 
 * ``read_table`` turns a CSV of films (any column names, via a field map) into ``Profile``s;
-* ``link`` pairs two tables one-to-one: blocking on title keys, ids and (year, person), then
-  ``identity.compare``/``is_match`` on each candidate pair, then a greedy best-score-first
-  assignment with deterministic tie-breaking (``filmagg match``);
+* ``link`` pairs two tables one-to-one (``filmagg match``). With ``strict``: blocking on title
+  keys, ids and (year, person), then ``identity.compare``/``is_match`` on each candidate pair,
+  then a greedy best-score-first assignment with deterministic tie-breaking. Otherwise
+  (``scored_link``): wider blocking (cleaned titles, people by decade, rare words), each pair
+  scored by ``scoring.Model`` (a calibrated probability), the same greedy assignment above a
+  threshold, and title-only pairs kept only without a close rival;
 * ``Resolver`` clusters a stream of records into works (the synthetic scale benchmark), with
   per-record cost independent of catalog size: blocks are looked up, never scanned.
 """
@@ -13,10 +16,10 @@ from __future__ import annotations
 import csv
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from pipelines.identity import (
     Comparison,
@@ -34,6 +37,15 @@ from pipelines.normalize import (
     parse_runtime,
     parse_year,
     person_name,
+)
+from pipelines.scoring import (
+    Model,
+    Row,
+    Stats,
+    build_stats,
+    evidence,
+    load_model,
+    prepare,
 )
 
 FIELDS = ("id", "title", "year", "date", "kind", "runtime", "directors", "writers", "cast",
@@ -154,9 +166,11 @@ def _int(text: str) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def read_table(path: Path, field_map: Mapping[str, str] | None = None, sep: str | None = None
+def read_table(path: Path, field_map: Mapping[str, str] | None = None, sep: str | None = None,
+               make: Callable[[Sequence[str], Mapping[str, int]], Any] = row_profile,
                ) -> list[Profile]:  # fmt: skip
-    """A CSV of films as profiles. The separator is sniffed (``,`` ``;`` ``|`` tab) unless given."""
+    """A CSV of films as profiles (or what ``make`` builds of each row). The separator is
+    sniffed (``,`` ``;`` ``|`` tab) unless given."""
     if sep is not None and len(sep) != 1:
         raise TableError(f"the separator must be one character, not {sep!r}")
     try:
@@ -166,7 +180,7 @@ def read_table(path: Path, field_map: Mapping[str, str] | None = None, sep: str 
     csv.field_size_limit(MAX_FIELD)
     try:
         with handle:
-            return _read_rows(path, handle, field_map, sep)
+            return _read_rows(path, handle, field_map, sep, make)
     except UnicodeDecodeError as exc:
         raise TableError(f"{path} is not UTF-8 text (byte {exc.start}): is it a CSV file?") from exc
     except csv.Error as exc:
@@ -176,8 +190,8 @@ def read_table(path: Path, field_map: Mapping[str, str] | None = None, sep: str 
 MAX_FIELD = 16 * 1024 * 1024  # longest cell read (the csv module's default is 128 KiB)
 
 
-def _read_rows(path: Path, handle: TextIO, field_map: Mapping[str, str] | None, sep: str | None
-               ) -> list[Profile]:  # fmt: skip
+def _read_rows(path: Path, handle: TextIO, field_map: Mapping[str, str] | None, sep: str | None,
+               make: Callable[[Sequence[str], Mapping[str, int]], Any]) -> list[Any]:  # fmt: skip
     sample = handle.read(65536)
     if "\x00" in sample:
         raise TableError(f"{path} holds binary data: is it a CSV file?")
@@ -196,7 +210,14 @@ def _read_rows(path: Path, handle: TextIO, field_map: Mapping[str, str] | None, 
         raise TableError(
             f"{path}: no title or people columns to match on (header: {', '.join(header)})"
         )
-    return [row_profile(row, cols) for row in reader if any(c.strip() for c in row)]
+    return [make(row, cols) for row in reader if any(c.strip() for c in row)]
+
+
+def read_rows(path: Path, field_map: Mapping[str, str] | None = None, sep: str | None = None
+              ) -> list[Row]:  # fmt: skip
+    """A CSV of films prepared for scored linking, one table at a time (its profiles are
+    dropped once prepared: a 200k-row table's profiles alone take 300 MB)."""
+    return read_table(path, field_map, sep, make=lambda row, cols: prepare(row_profile(row, cols)))  # type: ignore[return-value]
 
 
 # ------------------------------------------------------------------------------ blocking
@@ -279,7 +300,23 @@ def candidate_pairs(
                 yield i, j, c
 
 
-def link(left: Sequence[Profile], right: Sequence[Profile]) -> list[Pair]:
+def link(
+    left: Sequence[Profile],
+    right: Sequence[Profile],
+    *,
+    strict: bool = True,
+    threshold: float | None = None,
+    model: Model | None = None,
+) -> list[Pair]:
+    """One-to-one links. ``strict``: the catalog's rules (below); otherwise every pair whose
+    calibrated score passes ``threshold`` (the model's own by default), see ``scored_link``."""
+    if strict:
+        return strict_link(left, right)
+    model = model or load_model()
+    return scored_link(left, right, model, model.threshold if threshold is None else threshold)
+
+
+def strict_link(left: Sequence[Profile], right: Sequence[Profile]) -> list[Pair]:
     """One-to-one links: best scores first; exact-year pairs before ±1-year ones (rule 4);
     ties broken by position, so the output is deterministic. A pair resting on title + year
     alone (``needs_unique``) counts only when neither side has another candidate."""
@@ -306,6 +343,268 @@ def link(left: Sequence[Profile], right: Sequence[Profile]) -> list[Pair]:
         used_right.add(j)
         out.append(Pair(left[i].id, right[j].id, c.score, tuple(c.reasons)))
     return sorted(out, key=lambda p: (p.left, p.right))
+
+
+# ------------------------------------------------------------------------------ scored linking
+
+
+def scored_block_keys(r: Row) -> set[str]:
+    """Where a prepared row is filed, and what it looks up: every cleaned title key and
+    variant, ids, each person (narrowed to the decade when looked up), episode numbers and
+    rare title words of the year."""
+    keys = {f"t:{k}" for k in r.keys}
+    if r.external_ids:
+        keys |= {f"id:{ns}:{v}" for ns, v in r.external_ids.items()}
+    keys |= {f"p:{n}" for n in sorted({f.key for f in r.people})[:8]}
+    if r.year:
+        if r.episode is not None:
+            keys.add(f"ep:{r.year}:{r.season}:{r.episode}")
+        keys |= {f"w:{r.year}:{w}" for w in r.tokens if len(w) >= 4 and w not in _COMMON}
+    return keys
+
+
+@dataclass
+class ScoredIndex:
+    """Inverted index of prepared rows for scored linking; common keys are narrowed, not
+    scanned: a title shared by hundreds of rows is narrowed by year; a person, to rows of the
+    decades a ±1 year reaches (or of no year); a name or word on too many rows says nothing."""
+
+    rows: list[Row]
+    max_block: int = 400
+    max_people: int = 100
+    # a key of one row holds the row itself: most keys are, and a list per key costs 72 bytes
+    blocks: dict[str, int | list[int]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        blocks = self.blocks
+        for i, r in enumerate(self.rows):
+            for k in scored_block_keys(r):
+                got = blocks.get(k)
+                if got is None:
+                    blocks[k] = i
+                elif isinstance(got, int):
+                    blocks[k] = [got, i]
+                else:
+                    got.append(i)
+
+    def candidates(self, r: Row, keys: Iterable[str]) -> set[int]:
+        """Rows filed under any of ``keys`` (those of ``r``), common keys narrowed."""
+        found: set[int] = set()
+        rows = self.rows
+        year = r.year
+        for k in keys:
+            got = self.blocks.get(k)
+            if got is None:
+                continue
+            if isinstance(got, int):
+                found.add(got)
+                continue
+            block = got
+            if k[0] == "t" or k[0] == "e":
+                if len(block) > self.max_block and year:
+                    years = (year - 1, year, year + 1, None)
+                    block = [i for i in block if rows[i].year in years]
+            elif k[0] == "w":
+                if len(block) > 50:  # a common word: no evidence of kinship
+                    continue
+            elif k[0] == "p":
+                if len(block) > self.max_people:
+                    continue
+                if year:
+                    decades = ((year - 1) // 10, (year + 1) // 10)
+                    block = [i for i in block if not (y := rows[i].year) or y // 10 in decades]
+            found.update(block)
+        return found
+
+
+SURE = 0.95  # a row with a candidate this sure by title, id or episode is not searched further
+
+
+FLOOR = 0.01  # pairs scoring less are dropped: they link at no useful threshold
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A candidate pair (positions in the two tables), its score, whether it rests on titles
+    alone, and (for training) its features."""
+
+    i: int
+    j: int
+    score: float
+    weak: bool
+    x: tuple[float, ...] | None = None
+
+
+@dataclass
+class Candidates:
+    lrows: list[Row]
+    rrows: list[Row]
+    stats: Stats
+    found: list[Scored]
+
+
+def scored_candidates(
+    left: Sequence[Row],
+    right: Sequence[Row],
+    model: Model,
+    floor: float = FLOOR,
+    keep_features: bool = False,
+) -> Candidates:
+    """Every blocked pair not barred by a hard rule and scoring at least ``floor``; IDF is
+    taken over both tables."""
+    lrows, rrows = list(left), list(right)
+    stats: Stats = build_stats([*lrows, *rrows])
+    index = ScoredIndex(rrows)
+    out: list[Scored] = []
+    for i, lr in enumerate(lrows):
+        keys = scored_block_keys(lr)
+        first = {k for k in keys if k[0] in "tie"}  # titles, ids, episodes
+        seen = index.candidates(lr, first)
+        best = 0.0
+        for stage, found in ((0, seen), (1, ())):
+            if stage == 1:  # people and rare words: only when titles found nothing sure
+                if best >= SURE:
+                    break
+                found = index.candidates(lr, keys - first) - seen
+            for j in sorted(found):
+                ev = evidence(lr, rrows[j], stats)
+                if ev.blocked:
+                    continue
+                score = model.score(ev)
+                best = max(best, score)
+                if score >= floor:
+                    out.append(Scored(i, j, score, ev.weak, ev.x if keep_features else None))
+    return Candidates(lrows, rrows, stats, out)
+
+
+def _without_close_rival(found: Sequence[Scored], margin: float) -> list[Scored]:
+    """Weak pairs (titles alone: no agreeing year, people, episode, runtime or id) are kept
+    only when no other candidate of either row scores within ``margin`` of them: two
+    same-titled remakes against a row with only a title stay apart."""
+    scores: dict[tuple[bool, int], list[float]] = defaultdict(list)
+    for s in found:
+        scores[(True, s.i)].append(s.score)
+        scores[(False, s.j)].append(s.score)
+
+    def rival(side: tuple[bool, int], score: float) -> bool:
+        return sum(1 for x in scores[side] if x >= score - margin) > 1
+
+    return [s for s in found
+            if not s.weak or not (rival((True, s.i), s.score) or rival((False, s.j), s.score))]  # fmt: skip
+
+
+def assign(c: Candidates, threshold: float, margin: float, explain: bool = True) -> list[Pair]:
+    """Greedy one-to-one assignment, best score first; ties broken by the rows' ids (then
+    their positions), so shuffled input rows give the same links. Reasons are built for the
+    links only."""
+    lrows, rrows = c.lrows, c.rrows
+    kept = [s for s in _without_close_rival(c.found, margin) if s.score >= threshold]
+    kept.sort(key=lambda s: (-s.score, lrows[s.i].id, rrows[s.j].id, s.i, s.j))
+    used_left: set[int] = set()
+    used_right: set[int] = set()
+    out: list[Pair] = []
+    for s in kept:
+        if s.i in used_left or s.j in used_right:
+            continue
+        used_left.add(s.i)
+        used_right.add(s.j)
+        reasons: tuple[str, ...] = ()
+        if explain:
+            reasons = evidence(lrows[s.i], rrows[s.j], c.stats, explain=True).reasons
+            if s.weak:
+                reasons += ("title only: no rival candidate on either side comes close",)
+        out.append(Pair(lrows[s.i].id, rrows[s.j].id, s.score, reasons))
+    return sorted(out, key=lambda p: (p.left, p.right))
+
+
+def scored_link(
+    left: Sequence[Profile], right: Sequence[Profile], model: Model, threshold: float
+) -> list[Pair]:
+    """One-to-one links whose calibrated probability of being one work is >= ``threshold``."""
+    lrows = [prepare(p) for p in left]
+    rrows = [prepare(p) for p in right]
+    return assign(scored_candidates(lrows, rrows, model), threshold, model.rival_margin)
+
+
+# ------------------------------------------------------------------------------ ground truth
+
+
+@dataclass(frozen=True)
+class Truth:
+    """Known pairs. With a label column, the labelled negatives too: then only labelled pairs
+    are judged (a link between two unlabelled rows is neither right nor wrong)."""
+
+    positives: frozenset[tuple[str, str]]
+    negatives: frozenset[tuple[str, str]] | None = None
+
+    def judge(self, links: Iterable[tuple[str, str]]) -> tuple[int, int, int]:
+        got = set(links)
+        tp = len(got & self.positives)
+        fp = len(got - self.positives) if self.negatives is None else len(got & self.negatives)
+        return tp, fp, len(self.positives - got)
+
+
+_TRUTH_HEADERS = {"left_id", "right_id", "ltable_id", "rtable_id", "d1", "d2", "id1", "id2",
+                  "left", "right", "source", "target", "label"}  # fmt: skip
+
+
+def read_truth(path: Path) -> Truth:
+    """A CSV of true pairs: "left_id,right_id", Magellan's "ltable_id,rtable_id,label" (only
+    label 1 rows are matches) or the MovieGraph "D1|D2"; no header means two id columns."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TableError(f"cannot read the truth file {path}: {exc}") from exc
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    if not lines:
+        raise TableError(f"the truth file {path} is empty")
+    try:
+        sep = csv.Sniffer().sniff(lines[0] + "\n", delimiters=",;|\t").delimiter
+    except csv.Error:
+        sep = ","
+    rows = list(csv.reader(lines, delimiter=sep))
+    head = [h.strip().lower() for h in rows[0]]
+    label = None
+    if _TRUTH_HEADERS & set(head):
+        label = head.index("label") if "label" in head else None
+        rows = rows[1:]
+    pos: set[tuple[str, str]] = set()
+    neg: set[tuple[str, str]] = set()
+    for n, row in enumerate(rows, start=2 if label is not None else 1):
+        if len(row) < 2 or (label is not None and len(row) <= label):
+            raise TableError(
+                f"{path}, line {n}: expected left_id{sep}right_id, got {sep.join(row)!r}"
+            )
+        pair = (row[0].strip(), row[1].strip())
+        if label is None or row[label].strip().lower() in ("1", "true", "yes"):
+            pos.add(pair)
+        else:
+            neg.add(pair)
+    return Truth(frozenset(pos), frozenset(neg) if label is not None else None)
+
+
+REPORT_THRESHOLDS = (0.1, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+
+
+def threshold_report(pairs: Sequence[Pair], truth: Truth, chosen: float | None) -> str:
+    """Precision, recall and F1 of the links at several score thresholds (``chosen`` marked);
+    with ``chosen`` None, of the links as given."""
+
+    def line(name: str, kept: Iterable[Pair]) -> str:
+        tp, fp, fn = truth.judge((p.left, p.right) for p in kept)
+        prec = tp / (tp + fp) if tp + fp else 1.0
+        rec = tp / (tp + fn) if tp + fn else 1.0
+        f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+        return f"{name:<18} P {prec:.3f}  R {rec:.3f}  F1 {f1:.3f}  (tp {tp}, fp {fp}, fn {fn})"
+
+    judged = "labelled pairs only" if truth.negatives is not None else "every link"
+    out = [f"against {len(truth.positives)} true pairs ({judged} judged):"]
+    if chosen is None:
+        return "\n".join([*out, line("links", pairs)])
+    for t in sorted({*REPORT_THRESHOLDS, chosen}):
+        mark = "  <- --threshold" if t == chosen else ""
+        out.append(line(f"score >= {t:.2f}", [p for p in pairs if p.score >= t]) + mark)
+    return "\n".join(out)
 
 
 def write_pairs(pairs: Iterable[Pair], path: Path) -> int:
