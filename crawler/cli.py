@@ -434,6 +434,8 @@ def _print_work(w: dict[str, Any]) -> None:
         print(f"    {d['type']:<6} {d['site']:<13} {d['outcome']:<9} {d['score']:.2f}  {d['url']}")
         for reason in d["reasons"]:
             print(f"        - {reason}")
+        if d.get("copy_of"):
+            print(f"        - another copy of the one at {d['copy_of']}: stored once")
 
 
 # ------------------------------------------------------------------------------ runs, quarantine

@@ -35,6 +35,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Response
 
 from pipelines.records import PageFetched, ScrapedFilm, ScrapedRecord
+from pipelines.urls import UrlCanon, url_aliases
 
 # Response meta: every link a page's callback followed, as (callback name, url), in page order,
 # including those it did not yield again because this crawl had already requested them. The
@@ -97,9 +98,11 @@ def parse_lastmod(value: str | None) -> datetime | None:
 class PageStates:
     """The catalog's page states for one spider, shared by the two middlewares."""
 
-    def __init__(self, states: dict[str, PageState], refresh_after: dict[str, float]) -> None:
+    def __init__(self, states: dict[str, PageState], refresh_after: dict[str, float],
+                 canon: UrlCanon | None = None) -> None:  # fmt: skip
         self.states = states
         self.refresh_after = refresh_after
+        self.canon = canon or UrlCanon()  # page rows are keyed by canonical URL
 
     @classmethod
     def of(cls, crawler: Crawler) -> Self:
@@ -108,7 +111,9 @@ class PageStates:
         if found is None:
             refresh = {**DEFAULT_REFRESH_AFTER, **{
                 k: float(v) for k, v in crawler.settings.getdict("FILMAGG_REFRESH_AFTER").items()}}  # fmt: skip
-            found = cls({}, refresh)
+            found = cls(
+                {}, refresh, UrlCanon(url_aliases(crawler.settings.get("FILMAGG_URL_ALIASES")))
+            )
             crawler._filmagg_page_states = found  # type: ignore[attr-defined]
         return found
 
@@ -129,7 +134,8 @@ class PageStates:
         logger.info("%d pages of %s known from earlier crawls", len(self.states), site)
 
     def get(self, url: str) -> PageState | None:
-        return self.states.get(url)
+        """The state of the page ``url`` names, however it is spelled."""
+        return self.states.get(self.canon(url))
 
 
 class ConditionalRequestsMiddleware:
@@ -201,6 +207,7 @@ class PageStateMiddleware:
         with Session(get_reader(self.db_url)) as s:
             rows = s.exec(select(Quarantine.url, Quarantine.reason, Quarantine.retry)
                           .where(Quarantine.resolved_at.is_(None))).all()  # type: ignore[union-attr]  # fmt: skip
+        seen = {self.states.canon(url) for url in seen}  # quarantine rows: canonical URLs
         due = {url: reason for url, reason, retry in rows
                if (retry or reason.startswith(RETRY_NEXT_RUN))
                and urlsplit(url).netloc in hosts and url not in seen}  # fmt: skip
@@ -252,7 +259,8 @@ class PageStateMiddleware:
         from pipelines.catalog.db import get_reader
 
         with get_reader(self.db_url).connect() as conn:
-            return list(conn.execute(_links_query(), {"url": url}).scalar() or [])
+            found = conn.execute(_links_query(), {"url": self.states.canon(url)}).scalar()
+            return list(found or [])
 
     def _follow_again(self, links: list[list[str]]) -> Iterator[Request]:
         """The remembered links of an unchanged page that are due, built by the spider's

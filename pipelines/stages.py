@@ -39,6 +39,7 @@ from pipelines.catalog.stage import Accepted, PageSeen, Rejected, Storable, item
 from pipelines.catalog.store import Catalog
 from pipelines.normalize import normalize
 from pipelines.records import PageFetched, PageRejected
+from pipelines.urls import UrlCanon, url_aliases
 from pipelines.validate import Invalid, validate
 
 logger = logging.getLogger(__name__)
@@ -47,11 +48,18 @@ RESOLVER_MODES = ("process", "inline", "external")
 MAX_BACKLOG = 8  # batches queued for the staging thread before a crawl waits for them
 
 
-def to_storable(item: Any, stats: StatsCollector | None = None) -> Storable | None:
+_PLAIN_URLS = UrlCanon()
+
+
+def to_storable(
+    item: Any, stats: StatsCollector | None = None, canon: UrlCanon = _PLAIN_URLS
+) -> Storable | None:
     """One scraped item to what the store takes, counting outcomes under ``filmagg/``;
-    ``None`` for an ordinary non-film page (a listing, a search page), which is only counted."""
+    ``None`` for an ordinary non-film page (a listing, a search page), which is only counted.
+    Pages and records are keyed by their canonical URL (``pipelines.urls``); the URL as
+    fetched stays in the record's raw payload."""
     if isinstance(item, PageFetched):
-        return PageSeen(page=item)
+        return PageSeen(page=item.model_copy(update={"url": canon(item.url)}))
     if isinstance(item, PageRejected):
         if item.reason.startswith("no_film_data/"):
             _inc(stats, f"filmagg/{item.reason}")
@@ -60,18 +68,19 @@ def to_storable(item: Any, stats: StatsCollector | None = None) -> Storable | No
                 return None
         else:
             _inc(stats, f"filmagg/rejected/{item.reason}")
-        return Rejected(site=item.site, url=item.url, record_type="page", reason=item.reason,
+        return Rejected(site=item.site, url=canon(item.url), record_type="page", reason=item.reason,
                         errors=[{"field": "", "error": item.reason, "message": item.detail}],
                         raw={"excerpt": item.raw} if item.raw else None)  # fmt: skip
     raw = item.model_dump(mode="json")
     normalized = normalize(item)
+    canonical_urls(normalized.data, canon)
     for problem in normalized.unreadable:
         _inc(stats, f"filmagg/unreadable/{problem.split(':', 1)[0]}")
     try:
         record = validate(normalized.data)
     except Invalid as exc:
         _inc(stats, f"filmagg/invalid/{exc.reason}")
-        return Rejected(site=item.site, url=item.url, record_type=item.type, reason=exc.reason,
+        return Rejected(site=item.site, url=canon(item.url), record_type=item.type, reason=exc.reason,
                         errors=[p.as_dict() for p in exc.problems], raw=raw)  # fmt: skip
     _inc(stats, f"filmagg/valid/{record.type}")
     if record.type == "film":
@@ -79,6 +88,17 @@ def to_storable(item: Any, stats: StatsCollector | None = None) -> Storable | No
             if getattr(record, name):
                 _inc(stats, f"filmagg/coverage/film/{name}")
     return Accepted(record=record, raw=raw)
+
+
+def canonical_urls(data: dict[str, Any], canon: UrlCanon) -> None:
+    """A normalized record's own URL and its film reference's page URL made canonical, in
+    place (their fragments kept: ``UrlCanon.record``): a review finds its film record by
+    that URL, so both sides need one spelling."""
+    if isinstance(data.get("url"), str):
+        data["url"] = canon.record(data["url"])
+    film = data.get("film")
+    if isinstance(film, dict) and isinstance(film.get("url"), str):
+        film["url"] = canon.record(film["url"])
 
 
 def _inc(stats: StatsCollector | None, key: str) -> None:
@@ -92,11 +112,12 @@ class CatalogPipeline:
     def __init__(self, db_url: str | None, batch_size: int = 200, flush_interval: float = 5.0,
                  heartbeat_interval: float = 30.0, plan_entry: str | None = None,
                  crawler: Crawler | None = None, resolver: str = "process",
-                 resolver_after: int = 2) -> None:  # fmt: skip
+                 resolver_after: int = 2, url_aliases: dict[str, str] | None = None) -> None:  # fmt: skip
         if resolver not in RESOLVER_MODES:
             raise ValueError(f"FILMAGG_RESOLVER must be one of {', '.join(RESOLVER_MODES)}, "
                              f"not {resolver!r}")  # fmt: skip
         self.db_url = db_url
+        self.canon = UrlCanon(url_aliases or {})  # ValueError on a bad alias: the crawl stops
         self.resolver = resolver
         self.resolver_after = resolver_after  # batches staged before the resolver process starts
         self._child: Any = None  # the resolver process, once started
@@ -127,7 +148,8 @@ class CatalogPipeline:
                        heartbeat_interval=s.getfloat("FILMAGG_HEARTBEAT_INTERVAL", 30.0),
                        plan_entry=s.get("FILMAGG_PLAN_ENTRY") or None, crawler=crawler,
                        resolver=s.get("FILMAGG_RESOLVER", "process"),
-                       resolver_after=s.getint("FILMAGG_RESOLVER_AFTER", 2))  # fmt: skip
+                       resolver_after=s.getint("FILMAGG_RESOLVER_AFTER", 2),
+                       url_aliases=url_aliases(s.get("FILMAGG_URL_ALIASES")))  # fmt: skip
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
@@ -155,7 +177,7 @@ class CatalogPipeline:
 
     def accept(self, item: Any) -> list[Storable] | None:
         """Buffer one item; returns the batch to store when the buffer is full."""
-        storable = to_storable(item, self.stats)
+        storable = to_storable(item, self.stats, self.canon)
         if isinstance(storable, Accepted) and storable.record.type == "offer":
             data = storable.record.model_dump(mode="json")
             self._page_offers[storable.record.url].add(item_key(data))

@@ -35,6 +35,7 @@ TABLES = (
 )  # fmt: skip
 WORK_FIELDS = ("title", "original_title", "year", "kind", "runtime_minutes", "synopsis", "genres")
 _WORK_REF = re.compile(r"#(\d+)")
+_IDENTITY_WORK = re.compile(r":w(\d+):")  # the work in a decision's identity (review:w12:…)
 MAX_DIFF_LINES = 40
 MAX_LINE = 200
 
@@ -194,6 +195,10 @@ def snapshot(db_url: str) -> dict[str, Any]:
             "decision": d.get("outcome"),
             "decision_work": lab(d.get("work_id")),
             "score": None if score is None else round(float(score), 6),
+            "identity": _IDENTITY_WORK.sub(
+                lambda m: f":<{lab(m.group(1))}>:", d.get("identity") or ""
+            ),
+            "duplicate_of": rk(d.get("duplicate_of")),
         }
 
     flags = sorted(

@@ -41,14 +41,14 @@ def run_pipeline(items: list[Any], db_url: str, batch_size: int = 7,
     return crawler.stats.get_stats()
 
 
-def demo_items(sites: tuple[str, ...] = DEMO_SITES) -> list[Any]:
+def demo_items(sites: tuple[str, ...] = DEMO_SITES, base: str = DEMO_BASE) -> list[Any]:
     """Every item the demo spiders would yield, without a reactor: each page of each demo site
-    through the same ``page_records`` adapter the spider uses."""
+    through the same ``page_records`` adapter the spider uses (served at ``base``)."""
     items: list[Any] = []
     for site in sites:
         rules = all_sites()[site]
         for path in sorted((SITES / site).rglob("*.html")):
-            url = DEMO_BASE + path.relative_to(SITES).as_posix()
+            url = base + path.relative_to(SITES).as_posix()
             response = HtmlResponse(url=url, body=path.read_bytes())
             items.extend(page_records(rules, response))
     return items

@@ -115,3 +115,75 @@ def test_readers_refuse_an_old_catalog_and_say_how_to_upgrade(tmp_path: Path) ->
     status = _filmagg("db", "status", "--db", url)
     out, _ = status.communicate(timeout=60)
     assert "0001" in out and "needs upgrade" in out
+
+
+def _spell_urls_as_before(url: str) -> int:
+    """Make the catalog look written before canonical URLs (revision 0006): every record,
+    page and quarantine URL spelled with a tracking parameter, as a crawl following such links
+    stored them; one review stored a second time under yet another spelling (the old catalog
+    had doubled it). Returns that copy's id."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from pipelines.catalog.stage import content_hash
+
+    def old(u: str) -> str:
+        page, sep, frag = u.partition("#")
+        return page + "?utm_source=feed" + sep + frag
+
+    engine = get_engine(url)
+    with engine.begin() as conn:
+        command.downgrade(migrate._config(conn), "0006")
+    with Session(engine) as s:
+        for sr in s.exec(select(SourceRecord)).all():
+            data = dict(sr.data or {})
+            data["url"] = sr.url = old(sr.url)
+            if isinstance(data.get("film"), dict) and data["film"].get("url"):
+                data["film"] = {**data["film"], "url": old(data["film"]["url"])}
+            sr.data, sr.content_hash = data, content_hash(data)
+            s.add(sr)
+        s.flush()
+        review = s.exec(select(SourceRecord).where(SourceRecord.type == "review")).first()
+        assert review is not None
+        copy = SourceRecord(**{k: v for k, v in review.model_dump().items() if k != "id"})
+        copy.url = review.url.replace("utm_source=feed", "utm_source=mail")
+        copy.data = {**(review.data or {}), "url": copy.url}
+        s.add(copy)
+        for table in ("page", "quarantine"):
+            s.exec(text(f"UPDATE {table} SET url = url || '?utm_source=feed'"))  # type: ignore[call-overload]
+        s.commit()
+        return copy.id  # type: ignore[return-value]
+
+
+def test_revision_0007_rekeys_stored_urls_so_a_recrawl_duplicates_nothing(
+    empty_catalog: str, scraped_demo: list[Any]
+) -> None:
+    from pipelines.catalog.models import Page, Review
+    from pipelines.catalog.queries import summary
+    from pipelines.urls import UrlCanon
+    from tests.conftest import run_pipeline
+
+    url = empty_catalog
+    run_pipeline(scraped_demo, url)
+    with Session(get_engine(url)) as s:
+        before = summary(s)
+    copy_id = _spell_urls_as_before(url)
+
+    assert migrate.upgrade(get_engine(url)) == ["0007"]
+    canon = UrlCanon()
+    with Session(get_engine(url)) as s:
+        records = s.exec(select(SourceRecord)).all()
+        kept = next(r for r in records if r.id == copy_id)
+        assert "utm_source=mail" in kept.url  # its canonical key was taken: kept, not dropped
+        assert all(r.url == canon.record(r.url) for r in records if r.id != copy_id)
+        assert all(not r.resolved for r in records if r.type in ("review", "offer", "quote"))
+        assert all(p.url == canon(p.url) for p in s.exec(select(Page)).all())
+    stats = run_pipeline(scraped_demo, url)  # the next crawl of the same pages
+    assert "filmagg/stored/new" not in stats and "filmagg/stored/updated" not in stats
+    with Session(get_engine(url)) as s:
+        after = summary(s)
+        assert after["records"] == before["records"] + 1  # the old catalog's extra copy
+        assert {k: after[k] for k in ("works", "reviews", "offers", "quotes")} == {
+            k: before[k] for k in ("works", "reviews", "offers", "quotes")
+        }
+        assert len(s.exec(select(Review)).all()) == before["reviews"]

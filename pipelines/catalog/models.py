@@ -151,6 +151,10 @@ class MatchDecision(SQLModel, table=True):
     reasons: list | None = _json()
     candidates: list | None = _json()
     decided_at: datetime = Field(default_factory=utcnow)
+    # a review, offer or quote: the real-world item it is (pipelines.catalog.duplicates), and
+    # the record holding that item's row when this one is another copy of it
+    identity: str | None = Field(default=None, index=True)
+    duplicate_of: int | None = Field(default=None, foreign_key="source_record.id", index=True)
 
 
 class Rating(SQLModel, table=True):

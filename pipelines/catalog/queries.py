@@ -417,13 +417,19 @@ def work_detail(session: Session, work_id: int) -> dict[str, Any] | None:
             select(Quote).where(Quote.work_id == work_id).order_by(Quote.url, Quote.id)
         ).all()
     ]
+    decided = session.exec(select(MatchDecision, SourceRecord)
+                           .join(SourceRecord, SourceRecord.id == MatchDecision.source_record_id)
+                           .where(MatchDecision.work_id == work_id)
+                           .order_by(SourceRecord.type, SourceRecord.site, SourceRecord.url)).all()  # fmt: skip
+    # a review, offer or quote reached through several records is stored once: the other
+    # records say whose row stands for them (pipelines.catalog.duplicates)
+    holders = {d.duplicate_of for d, _ in decided if d.duplicate_of is not None}
+    copied = {rid: f"{site} {url}" for rid, site, url in session.exec(
+        select(SourceRecord.id, SourceRecord.site, SourceRecord.url).where(SourceRecord.id.in_(holders)))} if holders else {}  # type: ignore[union-attr]  # fmt: skip
     work["decisions"] = [
         {"site": sr.site, "url": sr.url, "type": sr.type, "outcome": d.outcome, "score": d.score,
-         "reasons": d.reasons or []}
-        for d, sr in session.exec(select(MatchDecision, SourceRecord)
-                                  .join(SourceRecord, SourceRecord.id == MatchDecision.source_record_id)
-                                  .where(MatchDecision.work_id == work_id)
-                                  .order_by(SourceRecord.type, SourceRecord.site, SourceRecord.url)).all()
+         "reasons": d.reasons or [], "copy_of": copied.get(d.duplicate_of)}  # type: ignore[arg-type]
+        for d, sr in decided
     ]  # fmt: skip
     return work
 

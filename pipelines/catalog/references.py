@@ -9,20 +9,37 @@ No reference's decision reads what another one wrote (only film records, works a
 references), so references are resolved a chunk at a time: their old rows go in one DELETE
 per table, each kind of evidence is looked up for the whole chunk at once, and the new rows
 go in one INSERT per table.
+
+Reviews, offers and quotes are items that several records may reach (a mirror, another port,
+a syndicated copy): each decision carries the item's ``identity`` (``duplicates``), and once
+a pass has decided its references, ``settle_duplicates`` gives every identity it touched
+(before or after) one row, its holder's (``duplicates.rank``); the other records' decisions
+point at it.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import bindparam, delete, update
+from sqlalchemy.orm import defer
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
-from pipelines.catalog.batching import insert_rows, select_in
+from pipelines.catalog.batching import chunks, insert_rows, select_in
+from pipelines.catalog.duplicates import (
+    IDENTIFIED,
+    Member,
+    changed_at,
+    holder,
+    identity,
+    latest,
+    offer_times,
+    rank,
+)
 from pipelines.catalog.models import (
     ExternalId,
     Flag,
@@ -46,14 +63,35 @@ Page = tuple[str, str]  # (site, url)
 Row = dict[str, Any]
 
 
+@dataclass
+class Items:
+    """The reviews, offers and quotes a pass decided: their identities before and after (the
+    items to settle), and which record each was a copy of before (to count new copies)."""
+
+    identities: set[str] = field(default_factory=set)
+    copy_of: dict[int, int | None] = field(default_factory=dict)
+
+
 def resolve_references(
-    session: Session, records: Sequence[SourceRecord], works: WorkCache
-) -> list[Decision]:
+    session: Session, records: Sequence[SourceRecord], works: WorkCache,
+    touched: Items | None = None,
+) -> list[Decision]:  # fmt: skip
     """Attach reviews, quotes, offers and ratings to the works their film references point
     to, each with its decision and, when nothing decides, an ``ambiguous_reference`` or
-    ``unresolved_reference`` flag; returns the decisions in the order of ``records``."""
+    ``unresolved_reference`` flag; returns the decisions in the order of ``records``.
+
+    Reviews, offers and quotes get no row here: their identities, before and after, are added
+    to ``touched`` for ``settle_duplicates``, which the caller runs once the pass has decided
+    every reference (the rows of an item depend on all its records)."""
     parsed = [STRICT_MODELS[sr.type].model_validate(sr.data) for sr in records]
-    clear_references(session, [sr.id for sr in records])  # type: ignore[misc]
+    ids = [sr.id for sr in records]
+    if touched is not None:
+        stmt = select(MatchDecision.source_record_id, MatchDecision.identity,
+                      MatchDecision.duplicate_of).where(MatchDecision.identity.is_not(None))  # fmt: skip
+        for rid, ident, dup in select_in(session, stmt, MatchDecision.source_record_id, ids):
+            touched.identities.add(ident)
+            touched.copy_of.setdefault(rid, dup)
+    clear_references(session, ids)  # type: ignore[arg-type]
     pages = page_contexts(session, {(sr.site, sr.url) for sr in records})
     texts = [pages[(sr.site, sr.url)][0] for sr in records]
     refs = [
@@ -61,7 +99,9 @@ def resolve_references(
         for sr, record in zip(records, parsed, strict=True)
     ]
     decisions = decide_references(session, refs, texts, works)
-    _write(session, records, parsed, refs, decisions, works)
+    written = _write(session, records, parsed, refs, decisions, works)
+    if touched is not None:
+        touched.identities.update(written)
     return decisions
 
 
@@ -173,9 +213,11 @@ def _by_id_or_page(ref: Any, known: _Known) -> Decision | None:
 
 
 def _write(session: Session, records: Sequence[SourceRecord], parsed: Sequence[Any],
-           refs: Sequence[Any], decisions: Sequence[Decision], works: WorkCache) -> None:  # fmt: skip
+           refs: Sequence[Any], decisions: Sequence[Decision], works: WorkCache) -> set[str]:  # fmt: skip
     """Decisions, flags and attachments in one INSERT per table; the records point at their
-    works (``point_records``)."""
+    works (``point_records``). Returns the identities of the items decided (their rows are
+    ``settle_duplicates``'s); a record without one gets its row here."""
+    items: set[str] = set()
     now = utcnow()
     rows: dict[Any, list[Row]] = defaultdict(list)
     targets: list[tuple[SourceRecord, int | None]] = []
@@ -191,17 +233,22 @@ def _write(session: Session, records: Sequence[SourceRecord], parsed: Sequence[A
             rows[Flag].append(flag_row(sr.id, None, "unresolved_reference",
                                        f"no work in the catalog fits '{ref.title}'",
                                        {"title": ref.title}, now))  # fmt: skip
+        item = identity(sr.type, sr.data or {}, work_id) if sr.type in IDENTIFIED else None
         rows[MatchDecision].append(
             {"source_record_id": sr.id, "work_id": work_id, "score": d.score,
              "outcome": d.outcome, "weak": d.weak, "reasons": d.reasons,
-             "candidates": d.candidates, "decided_at": now}
+             "candidates": d.candidates, "decided_at": now, "identity": item,
+             "duplicate_of": None}
         )  # fmt: skip
-        if attached := _attachment(sr, record, work_id):
+        if item is not None:
+            items.add(item)
+        elif attached := _attachment(sr, record, work_id):
             rows[attached[0]].append(attached[1])
         targets.append((sr, work_id))
     for table, table_rows in rows.items():
         insert_rows(session, table, table_rows)
     point_records(session, targets)
+    return items
 
 
 def _attachment(sr: SourceRecord, record: Any, work_id: int | None) -> tuple[Any, Row] | None:
@@ -229,6 +276,77 @@ def _attachment(sr: SourceRecord, record: Any, work_id: int | None) -> tuple[Any
                         "raw": r.raw, "scale_max": r.scale_max, "value_100": r.value_100,
                         "count": r.count, "kind": r.kind, "seen_at": sr.last_seen}  # fmt: skip
     return None
+
+
+# ------------------------------------------------------------------------------ duplicates
+
+
+def settle_duplicates(session: Session, items: Items) -> Counter[str]:
+    """Give each of these items one row, its holder's (``duplicates.holder``), and point its
+    other records' decisions at the holder; returns ``duplicates/<type>`` counts: records
+    found to be a copy of another in this pass (not copies already known as such). An
+    identity no record holds any more leaves nothing: its rows went with the decisions that
+    moved away."""
+    counts: Counter[str] = Counter()
+    groups: dict[str, list[int]] = defaultdict(list)
+    work_of: dict[int, int | None] = {}
+    before: dict[int, int | None] = {}
+    stmt = select(MatchDecision.identity, MatchDecision.source_record_id, MatchDecision.work_id,
+                  MatchDecision.duplicate_of)  # fmt: skip
+    for ident, rid, wid, dup in select_in(
+        session, stmt, MatchDecision.identity, sorted(items.identities)
+    ):
+        groups[ident].append(rid)  # type: ignore[index]
+        work_of[rid] = wid
+        before[rid] = items.copy_of.get(rid, dup)
+    if not groups:
+        return counts
+    ids = sorted(work_of)
+    records = {sr.id: sr for sr in select_in(session, select(SourceRecord).options(
+        defer(SourceRecord.raw), defer(SourceRecord.changes)), SourceRecord.id, ids)}  # type: ignore[arg-type]  # fmt: skip
+    # when each offer's content last changed (its change log, read in bulk, not per record)
+    stmt = select(SourceRecord.id, SourceRecord.changes).where(SourceRecord.type == "offer")  # type: ignore[assignment]
+    logs = dict(select_in(session, stmt, SourceRecord.id, ids))
+    rows: dict[Any, list[Row]] = defaultdict(list)
+    pointers: list[dict[str, Any]] = []
+    for ident in sorted(groups):
+        members = [records[rid] for rid in sorted(groups[ident])]
+        first, row = _item_row(members, work_of, logs)
+        rows[row[0]].append(row[1])
+        pointers += [{"rid": sr.id, "dup": None if sr.id == first else first} for sr in members]
+        found = sum(1 for sr in members if sr.id != first and before[sr.id] != first)  # type: ignore[index]
+        if found:
+            counts[f"duplicates/{members[0].type}"] += found
+    for chunk in chunks(ids):
+        for table in (Review, Offer, Quote):
+            session.execute(delete(table).where(table.source_record_id.in_(chunk))  # type: ignore[attr-defined]
+                            .execution_options(synchronize_session=False))  # fmt: skip
+    for table, table_rows in rows.items():
+        insert_rows(session, table, table_rows)
+    decision = MatchDecision.__table__  # type: ignore[attr-defined]
+    session.connection().execute(
+        update(decision).where(decision.c.source_record_id == bindparam("rid"))
+        .values(duplicate_of=bindparam("dup")), pointers)  # fmt: skip
+    return counts
+
+
+def _item_row(members: Sequence[SourceRecord], work_of: dict[int, int | None],
+              logs: dict[int, Any]) -> tuple[int, tuple[Any, Row]]:  # fmt: skip
+    """The holder's id and the row standing for the item its records are (an offer's terms
+    from its latest member, its times over all of them). ``logs``: offers' change logs."""
+    seen = [Member(sr.id, rank(sr.data or {}, (sr.site, sr.url, sr.type, sr.item_key)),  # type: ignore[arg-type]
+                   sr.first_seen, sr.last_seen, sr.gone_at, changed_at(sr.first_seen, logs.get(sr.id)))
+            for sr in members]  # fmt: skip
+    first = holder(seen).id
+    sr = next(m for m in members if m.id == first)
+    model = STRICT_MODELS[sr.type]
+    table, row = _attachment(sr, model.model_validate(sr.data), work_of[first])  # type: ignore[misc]
+    if sr.type == "offer":
+        newest = latest(seen).id
+        terms = model.model_validate(next(m for m in members if m.id == newest).data)
+        row.update(price=terms.price, currency=terms.currency, url=terms.offer_url,
+                   **offer_times(seen))  # fmt: skip
+    return first, (table, row)
 
 
 # ------------------------------------------------------------------------------ shared rows

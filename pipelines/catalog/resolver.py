@@ -7,6 +7,7 @@ Resolution is a pure function of the stored records, recomputed a component at a
    clusters are mapped onto stable work ids (``workids.plan_ids``) and written in bulk.
 2. **References** whose page changed, or that can see a work of a recomputed component, are
    decided again against the works as they now stand.
+   Reviews, offers and quotes that are one item (``duplicates``) then get one row each.
 3. **Synopses** of the recomputed works, and those mentioning their people or characters
    (old credits and new), are checked again; the works whose synopsis choice moved are
    refreshed.
@@ -57,8 +58,10 @@ from pipelines.catalog.profiles import WorkCache, title_rows
 from pipelines.catalog.references import (
     REFERENCE_ROWS,
     REFERENCE_TYPES,
+    Items,
     point_records,
     resolve_references,
+    settle_duplicates,
 )
 from pipelines.catalog.textcheck import (
     check_synopses,
@@ -197,15 +200,17 @@ def recompute(session: Session, film_ids: set[int], ref_ids: set[int], everythin
         refs |= _page_neighbours(session, ref_ids)
         refs |= _refs_seeing(session, loaded.keys_seen, works.touched)
     works_now = WorkCache(session)
+    items = Items()  # the reviews, offers and quotes decided: their items are settled after
     for n, chunk in enumerate(chunks(refs)):
         resolved = session.exec(_records().where(SourceRecord.id.in_(chunk))
                                 .order_by(SourceRecord.id)).all()  # fmt: skip
-        for decision in resolve_references(session, resolved, works_now):
+        for decision in resolve_references(session, resolved, works_now, items):
             counts[f"reference/{decision.outcome}"] += 1
         _set_keys(session, {sr.id: reference_keys(sr.data or {}) for sr in resolved}, film=False)  # type: ignore[misc]
         _mark_resolved(session, resolved)
         if progress:
             progress(min((n + 1) * CHUNK, len(refs)), len(refs))
+    counts.update(settle_duplicates(session, items))
     session.flush()
 
     # synopses: of the recomputed works, and those naming their people (before and after)

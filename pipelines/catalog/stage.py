@@ -34,7 +34,15 @@ from sqlalchemy import BindParameter, Connection, Table, bindparam, insert, sele
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from pipelines.catalog.models import Change, Offer, Page, Quarantine, SourceRecord, utcnow
+from pipelines.catalog.models import (
+    Change,
+    MatchDecision,
+    Offer,
+    Page,
+    Quarantine,
+    SourceRecord,
+    utcnow,
+)
 from pipelines.normalize import fold
 from pipelines.records import PageFetched, Record
 
@@ -114,6 +122,7 @@ OFFER: Table = Offer.__table__  # type: ignore[attr-defined]
 PAGE: Table = Page.__table__  # type: ignore[attr-defined]
 QUARANTINE: Table = Quarantine.__table__  # type: ignore[attr-defined]
 CHANGE: Table = Change.__table__  # type: ignore[attr-defined]
+DECISION: Table = MatchDecision.__table__  # type: ignore[attr-defined]
 
 
 def _many(name: str) -> BindParameter[Any]:
@@ -133,6 +142,17 @@ _UPDATE_VERSION = (
 )
 _RECORDS_BY_ID = update(RECORD).where(RECORD.c.id.in_(_many("ids")))
 _OFFERS_BY_RECORD = update(OFFER).where(OFFER.c.source_record_id.in_(_many("ids")))
+# an offer seen through several records has one row, its holder's (pipelines.catalog.duplicates)
+_HOLDERS = select(DECISION.c.source_record_id, DECISION.c.duplicate_of).where(
+    DECISION.c.source_record_id.in_(_many("ids")), DECISION.c.duplicate_of.is_not(None)
+)
+_LIVE_COPIES = (
+    select(DECISION.c.duplicate_of)
+    .join(RECORD, RECORD.c.id == DECISION.c.source_record_id)
+    .where(DECISION.c.duplicate_of.in_(_many("ids")), RECORD.c.gone_at.is_(None))
+    .distinct()
+)
+_LIVE_RECORDS = select(RECORD.c.id).where(RECORD.c.id.in_(_many("ids")), RECORD.c.gone_at.is_(None))
 _RECORDS_AT = select(RECORD.c.id, RECORD.c.type).where(RECORD.c.url.in_(_many("urls")))
 _LISTED_OFFERS = select(RECORD.c.id, RECORD.c.url, RECORD.c.item_key, RECORD.c.data).where(
     RECORD.c.url.in_(_many("urls")), RECORD.c.type == "offer", RECORD.c.gone_at.is_(None)
@@ -319,14 +339,39 @@ def _touch(conn: Connection, records: dict[int, str], now: datetime) -> None:
     """``last_seen`` of records seen again unchanged (and of their offer rows), in bulk."""
     for chunk in _chunks(sorted(records)):
         conn.execute(_RECORDS_BY_ID, {"ids": chunk, "last_seen": now})
-    for chunk in _chunks(sorted(rid for rid, type_ in records.items() if type_ == "offer")):
+    offers = _offer_rows_of(conn, [rid for rid, type_ in records.items() if type_ == "offer"])
+    for chunk in _chunks(sorted(offers)):
         conn.execute(_OFFERS_BY_RECORD, {"ids": chunk, "last_seen": now})
 
 
+def _offer_rows_of(conn: Connection, record_ids: list[int]) -> set[int]:
+    """The records whose offer rows stand for these offer records: themselves, or the
+    holder of the offer they are another copy of."""
+    out = set(record_ids)
+    for chunk in _chunks(sorted(record_ids)):
+        out.update(holder for _, holder in conn.execute(_HOLDERS, {"ids": chunk}))
+    return out
+
+
 def _set_gone(conn: Connection, record_ids: list[int], when: datetime | None) -> None:
+    """Records gone from their pages (or back, ``when`` None), and their offer rows: an offer
+    several records list is gone only once none of them lists it."""
     for chunk in _chunks(record_ids):
         conn.execute(_RECORDS_BY_ID, {"ids": chunk, "gone_at": when})
+    holders = _offer_rows_of(conn, record_ids)
+    if when is not None:
+        holders -= _live(conn, holders)
+    for chunk in _chunks(sorted(holders)):
         conn.execute(_OFFERS_BY_RECORD, {"ids": chunk, "gone_at": when})
+
+
+def _live(conn: Connection, holders: set[int]) -> set[int]:
+    """Which of these offer rows' records, or their copies, are still listed somewhere."""
+    live: set[int] = set()
+    for chunk in _chunks(sorted(holders)):
+        live.update(rid for (rid,) in conn.execute(_LIVE_RECORDS, {"ids": chunk}))
+        live.update(rid for (rid,) in conn.execute(_LIVE_COPIES, {"ids": chunk}))
+    return live
 
 
 def offer_summary(data: dict[str, Any]) -> dict[str, Any]:
