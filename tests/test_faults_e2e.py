@@ -1,7 +1,8 @@
 """End to end against the fault server (tests/faultserver.py): one real crawl in a subprocess
 over a site whose index links to every fault, then the catalog checked URL by URL. Every URL
-ends stored, counted or quarantined with its true reason, and the crawl's peak RSS stays under
-250 MB with 16 concurrent 50 MB pages and a gzip bomb. Start URLs and sitemaps that fail are
+ends stored, counted or quarantined with its true reason, and the crawl's peak RSS stays within
+the documented bound (the crawl's own memory plus ``CONCURRENT_REQUESTS`` bodies of at most
+``FILMAGG_MAX_PAGE_BYTES``) with 16 concurrent 50 MB pages and a gzip bomb. Start URLs and sitemaps that fail are
 counted so the run can be failed."""
 
 from __future__ import annotations
@@ -22,11 +23,16 @@ from typing import Any
 
 import pytest
 
+from crawler.spiders.base import DEFAULT_MAX_PAGE_BYTES
 from tests.faultserver import FaultServer
 
 ROOT = Path(__file__).resolve().parent.parent
 CRAWL_TIMEOUT = 90  # seconds; the fault crawl takes ~8 s on 2 cores
-MAX_RSS_MB = 250
+# The crawl without huge pages peaks at ~137 MB (bench/faults.py); 16 downloads may each hold up
+# to FILMAGG_MAX_PAGE_BYTES before being cut. Idle runs peak at 198-238 MB, but in full-suite
+# runs all 16 peaked together at 256-260 MB: a limit of 250 MB sat below the bound itself.
+BASE_RSS_MB = 140
+MAX_RSS_MB = BASE_RSS_MB + 16 * DEFAULT_MAX_PAGE_BYTES / 2**20
 SETTINGS = {
     "DOWNLOAD_TIMEOUT": "2",
     "DOWNLOAD_DELAY": "0",
