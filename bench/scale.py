@@ -3,7 +3,7 @@
 
     python bench/scale.py [--sizes 10000,100000,1000000] [--sample 2000] [--pass-limit 1,50]
                           [--reviews 0.05] [--db-url postgresql://postgres@127.0.0.1:5432/]
-                          [--no-export] [--keep]
+                          [--no-export] [--keep] [--snapshot DIR]
     python bench/scale.py --check [--check-works 2000]
 
 For each size a fresh catalog (an SQLite file in a temp dir, or with ``--db-url`` a new
@@ -52,8 +52,10 @@ import contextlib
 import csv
 import json
 import os
+import pickle
 import random
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -782,12 +784,41 @@ def pct(values: Sequence[float], q: float) -> float:
     return 1000 * ordered[min(len(ordered) - 1, max(0, round(q * len(ordered)) - 1))]
 
 
+def built_catalog(url: str, n: int, args: argparse.Namespace, keep: set[int], extra: int
+                  ) -> Built:  # fmt: skip
+    """``build``, or with ``--snapshot DIR`` (SQLite only) a copy of the catalog built for this
+    size and sample by an earlier run, so a change to the resolver or the export can be measured
+    at 1M works without the build's hour; the first run with ``DIR`` saves it there."""
+    if not args.snapshot:
+        return build(url, n, args.reviews, keep, extra=extra)
+    if not url.startswith("sqlite:///"):
+        raise SystemExit("--snapshot takes SQLite catalogs only (no --db-url)")
+    snap = Path(args.snapshot) / f"scale-{n}-{args.sample}-{args.pass_limit}-{args.reviews}"
+    target = Path(url.removeprefix("sqlite:///"))
+    if not (snap / "built.pickle").exists():
+        built = build(url, n, args.reviews, keep, extra=extra)
+        snap.mkdir(parents=True, exist_ok=True)
+        with sqlite3.connect(target) as conn:  # one file, WAL folded in
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        shutil.copyfile(target, snap / "catalog.db")
+        (snap / "built.pickle").write_bytes(pickle.dumps(built))
+        say(f"  saved the built catalog to {snap}")
+        return built
+    began = time.monotonic()
+    shutil.copyfile(snap / "catalog.db", target)
+    built: Built = pickle.loads((snap / "built.pickle").read_bytes())
+    built.url = url
+    say(f"  copied the catalog built earlier from {snap} in {time.monotonic() - began:.1f} s "
+        f"(built in {built.seconds:.1f} s)")  # fmt: skip
+    return built
+
+
 def run_size(n: int, args: argparse.Namespace, folder: Path) -> SizeResult:
     say(f"\n== {n:,} works ==")
     plans = sample_plans(n, args.sample, args.limits)
     keep = {w for p in plans for w in (*p.refs, *p.new)}
     with fresh_url(args.db_url, folder, f"scale-{n}") as url:
-        built = build(url, n, args.reviews, keep, extra=sum(len(p.new) for p in plans))
+        built = built_catalog(url, n, args, keep, extra=sum(len(p.new) for p in plans))
         say(f"  built {built.works:,} works from {built.films:,} film records and "
             f"{built.reviews:,} reviews in {built.seconds:.1f} s; key components: "
             f"{sum(built.components.values()):,}, largest {max(built.components)} records")  # fmt: skip
@@ -994,6 +1025,11 @@ def main() -> int:
     ap.add_argument("--check-works", type=int, default=2000)
     ap.add_argument("--check-reviews", type=float, default=0.3)
     ap.add_argument("--keep", action="store_true", help="keep the temp dir and its catalogs")
+    ap.add_argument(
+        "--snapshot",
+        metavar="DIR",
+        help="save each size's built catalog in DIR, or reuse the one saved there",
+    )
     args = ap.parse_args()
     if args.db_url:
         args.db_url = normalize_url(args.db_url)
